@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+/// One configuration tree for every process of the service. Defaults live
+/// here; `load_config` layers a JSON file, CHATD_* environment variables and
+/// command-line flags over them, in that order.
+namespace chat {
+
+/// The HTTP/WebSocket gateway of `chatd`.
+struct server_config {
+  /// HOST:PORT the gateway listens on.
+  std::string listen = "127.0.0.1:8080";
+  /// Threads running the gateway's io_context.
+  int io_threads = 2;
+  /// Largest accepted request body.
+  std::uint64_t max_body_bytes = 1u << 20;
+  /// Largest accepted request header block.
+  std::uint32_t max_header_bytes = 16u << 10;
+  /// A request must arrive completely within this many seconds.
+  int read_timeout_s = 30;
+};
+
+/// The pool of inference workers `chatd` starts and supervises.
+struct workers_config {
+  /// One local `chat-worker` child per entry ("cpu", "cuda:0", ...).
+  std::vector<std::string> devices = {"cpu"};
+  /// HOST:PORT where `chatd` accepts worker connections (port 0: any free).
+  std::string listen = "127.0.0.1:0";
+  /// Path of the `chat-worker` binary; empty: next to the running `chatd`.
+  std::string binary;
+  /// First restart delay after a worker died; doubles up to the maximum.
+  int restart_backoff_ms = 200;
+  /// Upper bound of the restart delay.
+  int restart_backoff_max_ms = 10000;
+};
+
+/// Settings of one `chat-worker` process.
+struct worker_config {
+  /// HOST:PORT of the `chatd` that this worker registers with.
+  std::string connect = "127.0.0.1:0";
+  /// Device this worker runs on ("cpu", "cuda", "cuda:N").
+  std::string device = "cpu";
+  /// Name reported to `chatd`; empty: derived from host and pid.
+  std::string name;
+};
+
+/// Logging to stderr.
+struct log_config {
+  /// One of: debug, info, warn, error.
+  std::string level = "info";
+};
+
+/// The whole tree.
+struct config {
+  /// Directory for the SQLite file, models, datasets and logs.
+  std::string data_dir = "./data";
+  server_config server;
+  workers_config workers;
+  worker_config worker;
+  log_config log;
+};
+
+} // namespace chat

@@ -1,0 +1,425 @@
+#include "config/config_loader.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <sstream>
+
+extern char** environ;
+
+namespace chat {
+
+namespace {
+
+using json = nlohmann::json;
+
+// -- value parsing ------------------------------------------------------------
+
+[[noreturn]] void fail(const std::string& key, const std::string& what) {
+  throw config_error("config key '" + key + "': " + what);
+}
+
+long long parse_integer(const std::string& key, const std::string& text,
+                        long long min, long long max) {
+  if (text.empty())
+    fail(key, "empty value, expected an integer");
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (*end != '\0' || errno == ERANGE)
+    fail(key, "'" + text + "' is not an integer");
+  if (v < min || v > max)
+    fail(key, std::to_string(v) + " is out of range [" + std::to_string(min)
+                + ", " + std::to_string(max) + "]");
+  return v;
+}
+
+long long integer_from_json(const std::string& key, const json& j,
+                            long long min, long long max) {
+  if (j.is_string())
+    return parse_integer(key, j.get<std::string>(), min, max);
+  if (!j.is_number_integer())
+    fail(key, "expected an integer, got " + std::string(j.type_name()));
+  if (j.is_number_unsigned() && j.get<unsigned long long>() > 1ull << 62)
+    fail(key, "value is out of range");
+  return parse_integer(key, std::to_string(j.get<long long>()), min, max);
+}
+
+std::string string_from_json(const std::string& key, const json& j) {
+  if (!j.is_string())
+    fail(key, "expected a string, got " + std::string(j.type_name()));
+  return j.get<std::string>();
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty())
+      out.push_back(item);
+  return out;
+}
+
+// -- the field table ----------------------------------------------------------
+
+/// One settable leaf of the tree.
+struct field {
+  std::string key;
+  std::string alias;
+  std::string help;
+  std::function<void(config&, const std::string& key, const json&)> set;
+  std::function<json(const config&)> get;
+};
+
+template <class Get>
+field integer_field(std::string key, std::string alias, std::string help,
+                    Get get, long long min, long long max) {
+  field f{std::move(key), std::move(alias), std::move(help), {}, {}};
+  f.set = [get, min, max](config& c, const std::string& k, const json& j) {
+    auto& slot = get(c);
+    slot = static_cast<std::decay_t<decltype(slot)>>(
+      integer_from_json(k, j, min, max));
+  };
+  f.get = [get](const config& c) {
+    return json(get(c));
+  };
+  return f;
+}
+
+template <class Get>
+field string_field(std::string key, std::string alias, std::string help,
+                   Get get,
+                   std::function<void(const std::string&, const std::string&)>
+                     check = {}) {
+  field f{std::move(key), std::move(alias), std::move(help), {}, {}};
+  f.set = [get, check](config& c, const std::string& k, const json& j) {
+    auto value = string_from_json(k, j);
+    if (check)
+      check(k, value);
+    get(c) = std::move(value);
+  };
+  f.get = [get](const config& c) {
+    return json(get(c));
+  };
+  return f;
+}
+
+template <class Get>
+field list_field(std::string key, std::string alias, std::string help, Get get,
+                 std::function<void(const std::string&, const std::string&)>
+                   check_item) {
+  field f{std::move(key), std::move(alias), std::move(help), {}, {}};
+  f.set = [get, check_item](config& c, const std::string& k, const json& j) {
+    std::vector<std::string> items;
+    if (j.is_string()) {
+      items = split_list(j.get<std::string>());
+    } else if (j.is_array()) {
+      for (const auto& item : j)
+        items.push_back(string_from_json(k, item));
+    } else {
+      fail(k, "expected a list of strings, got " + std::string(j.type_name()));
+    }
+    for (const auto& item : items)
+      check_item(k, item);
+    get(c) = std::move(items);
+  };
+  f.get = [get](const config& c) {
+    return json(get(c));
+  };
+  return f;
+}
+
+void check_non_empty(const std::string& key, const std::string& value) {
+  if (value.empty())
+    fail(key, "must not be empty");
+}
+
+void check_host_port(const std::string& key, const std::string& value) {
+  parse_host_port(key, value);
+}
+
+void check_log_level(const std::string& key, const std::string& value) {
+  static const char* levels[] = {"debug", "info", "warn", "error"};
+  if (std::find(std::begin(levels), std::end(levels), value)
+      == std::end(levels))
+    fail(key, "'" + value + "' is not one of debug, info, warn, error");
+}
+
+void check_device(const std::string& key, const std::string& value) {
+  if (value == "cpu" || value == "cuda")
+    return;
+  if (value.rfind("cuda:", 0) == 0 && value.size() > 5
+      && std::all_of(value.begin() + 5, value.end(),
+                     [](unsigned char ch) { return std::isdigit(ch); }))
+    return;
+  fail(key, "'" + value + "' is not a device (cpu, cuda or cuda:N)");
+}
+
+const std::vector<field>& fields() {
+  constexpr long long int_max = std::numeric_limits<int>::max();
+  static const std::vector<field> table = {
+    string_field("data_dir", "data-dir",
+                 "directory for the database, models, datasets and logs",
+                 [](auto& c) -> auto& { return c.data_dir; },
+                 check_non_empty),
+    string_field("server.listen", "listen",
+                 "HOST:PORT of the HTTP/WebSocket gateway",
+                 [](auto& c) -> auto& { return c.server.listen; },
+                 check_host_port),
+    integer_field("server.io_threads", "",
+                  "threads serving HTTP/WebSocket I/O",
+                  [](auto& c) -> auto& { return c.server.io_threads; }, 1,
+                  256),
+    integer_field("server.max_body_bytes", "",
+                  "largest accepted request body in bytes",
+                  [](auto& c) -> auto& { return c.server.max_body_bytes; }, 1,
+                  1ll << 40),
+    integer_field("server.max_header_bytes", "",
+                  "largest accepted request header block in bytes",
+                  [](auto& c) -> auto& { return c.server.max_header_bytes; },
+                  512, 1 << 20),
+    integer_field("server.read_timeout_s", "",
+                  "seconds a client has to send a whole request",
+                  [](auto& c) -> auto& { return c.server.read_timeout_s; }, 1,
+                  86400),
+    list_field("workers.devices", "devices",
+               "devices with one local chat-worker each (comma-separated)",
+               [](auto& c) -> auto& { return c.workers.devices; },
+               check_device),
+    string_field("workers.listen", "",
+                 "HOST:PORT where chatd accepts worker connections",
+                 [](auto& c) -> auto& { return c.workers.listen; },
+                 check_host_port),
+    string_field("workers.binary", "",
+                 "path of chat-worker (default: next to chatd)",
+                 [](auto& c) -> auto& { return c.workers.binary; }),
+    integer_field("workers.restart_backoff_ms", "",
+                  "first delay before restarting a dead worker",
+                  [](auto& c) -> auto& {
+                    return c.workers.restart_backoff_ms;
+                  },
+                  1, int_max),
+    integer_field("workers.restart_backoff_max_ms", "",
+                  "largest delay before restarting a dead worker",
+                  [](auto& c) -> auto& {
+                    return c.workers.restart_backoff_max_ms;
+                  },
+                  1, int_max),
+    string_field("worker.connect", "connect",
+                 "HOST:PORT of the chatd a worker registers with",
+                 [](auto& c) -> auto& { return c.worker.connect; },
+                 check_host_port),
+    string_field("worker.device", "device", "device a worker runs on",
+                 [](auto& c) -> auto& { return c.worker.device; },
+                 check_device),
+    string_field("worker.name", "name", "name a worker reports",
+                 [](auto& c) -> auto& { return c.worker.name; }),
+    string_field("log.level", "log-level", "debug, info, warn or error",
+                 [](auto& c) -> auto& { return c.log.level; },
+                 check_log_level),
+  };
+  return table;
+}
+
+std::string env_name(const std::string& key) {
+  std::string out = "CHATD_";
+  for (char ch : key)
+    out += (ch == '.' || ch == '-')
+             ? '_'
+             : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+const field* find_by_key(const std::string& key) {
+  for (const auto& f : fields())
+    if (f.key == key)
+      return &f;
+  return nullptr;
+}
+
+const field* find_by_flag(const std::string& name) {
+  std::string underscored = name;
+  std::replace(underscored.begin(), underscored.end(), '-', '_');
+  for (const auto& f : fields())
+    if (f.key == name || f.key == underscored
+        || (!f.alias.empty() && f.alias == name))
+      return &f;
+  return nullptr;
+}
+
+const field* find_by_env(const std::string& name) {
+  for (const auto& f : fields())
+    if (env_name(f.key) == name
+        || (!f.alias.empty() && env_name(f.alias) == name))
+      return &f;
+  return nullptr;
+}
+
+bool is_section(const std::string& prefix) {
+  for (const auto& f : fields())
+    if (f.key.rfind(prefix + ".", 0) == 0)
+      return true;
+  return false;
+}
+
+void apply_json(config& cfg, const json& obj, const std::string& prefix,
+                const std::string& source) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    auto key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (const auto* f = find_by_key(key)) {
+      f->set(cfg, source + ": " + key, it.value());
+    } else if (is_section(key)) {
+      if (!it.value().is_object())
+        fail(source + ": " + key, "expected an object");
+      apply_json(cfg, it.value(), key, source);
+    } else {
+      throw config_error(source + ": unknown config key '" + key + "'");
+    }
+  }
+}
+
+void check_whole(const config& cfg) {
+  if (cfg.workers.restart_backoff_max_ms < cfg.workers.restart_backoff_ms)
+    fail("workers.restart_backoff_max_ms",
+         "must not be below workers.restart_backoff_ms ("
+           + std::to_string(cfg.workers.restart_backoff_ms) + ")");
+}
+
+} // namespace
+
+std::pair<std::string, std::uint16_t> parse_host_port(const std::string& key,
+                                                      const std::string& value) {
+  auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    fail(key, "'" + value + "' is not HOST:PORT");
+  auto host = value.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']')
+      fail(key, "'" + value + "' has a malformed IPv6 address");
+    host = host.substr(1, host.size() - 2);
+  }
+  auto port = parse_integer(key, value.substr(colon + 1), 0, 65535);
+  return {host, static_cast<std::uint16_t>(port)};
+}
+
+config load_config(const config_sources& sources) {
+  config cfg;
+  if (!sources.json_text.empty()) {
+    json doc;
+    try {
+      doc = json::parse(sources.json_text, nullptr, true, true);
+    } catch (const json::parse_error& e) {
+      throw config_error(sources.json_name + ": invalid JSON ("
+                         + std::string(e.what()) + ")");
+    }
+    if (!doc.is_object())
+      throw config_error(sources.json_name + ": expected a JSON object");
+    apply_json(cfg, doc, "", sources.json_name);
+  }
+  for (const auto& [name, value] : sources.env) {
+    if (name.rfind("CHATD_", 0) != 0)
+      continue;
+    const auto* f = find_by_env(name);
+    if (!f)
+      throw config_error("environment: unknown variable '" + name + "'");
+    f->set(cfg, "environment " + name, json(value));
+  }
+  const auto& args = sources.args;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    if (arg.rfind("--", 0) != 0)
+      throw config_error("unexpected argument '" + arg + "'");
+    auto eq = arg.find('=');
+    auto name = arg.substr(2, eq == std::string::npos ? std::string::npos
+                                                      : eq - 2);
+    std::string value;
+    if (eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      throw config_error("flag --" + name + ": missing value");
+    }
+    if (name == "config")
+      continue;
+    const auto* f = find_by_flag(name);
+    if (!f)
+      throw config_error("unknown flag '--" + name + "' (see --help)");
+    f->set(cfg, "flag --" + name, json(value));
+  }
+  check_whole(cfg);
+  return cfg;
+}
+
+config load_config_from_process(int argc, char** argv) {
+  config_sources sources;
+  for (int i = 1; i < argc; ++i)
+    sources.args.emplace_back(argv[i]);
+  for (size_t i = 0; i < sources.args.size(); ++i) {
+    const auto& arg = sources.args[i];
+    std::string path;
+    if (arg == "--config" && i + 1 < sources.args.size())
+      path = sources.args[i + 1];
+    else if (arg.rfind("--config=", 0) == 0)
+      path = arg.substr(9);
+    else
+      continue;
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+      throw config_error("config file '" + path + "' cannot be read");
+    std::ostringstream text;
+    text << in.rdbuf();
+    sources.json_text = text.str();
+    sources.json_name = path;
+  }
+  for (char** e = environ; e && *e; ++e) {
+    std::string entry = *e;
+    auto eq = entry.find('=');
+    if (eq != std::string::npos)
+      sources.env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return load_config(sources);
+}
+
+std::string config_to_json(const config& cfg) {
+  json out = json::object();
+  for (const auto& f : fields()) {
+    json* node = &out;
+    std::stringstream path(f.key);
+    std::string part;
+    std::vector<std::string> parts;
+    while (std::getline(path, part, '.'))
+      parts.push_back(part);
+    for (size_t i = 0; i + 1 < parts.size(); ++i)
+      node = &(*node)[parts[i]];
+    (*node)[parts.back()] = f.get(cfg);
+  }
+  return out.dump(2);
+}
+
+std::string config_help() {
+  config defaults;
+  std::ostringstream out;
+  out << "Settings (JSON file via --config FILE, then CHATD_* variables, then "
+         "flags):\n";
+  for (const auto& f : fields()) {
+    out << "  --" << f.key;
+    if (!f.alias.empty())
+      out << ", --" << f.alias;
+    out << "  [" << env_name(f.key);
+    if (!f.alias.empty())
+      out << ", " << env_name(f.alias);
+    out << "]\n      " << f.help << " (default: " << f.get(defaults).dump()
+        << ")\n";
+  }
+  return out.str();
+}
+
+} // namespace chat
