@@ -1,0 +1,24 @@
+#pragma once
+
+#include "actors/protocol/type_ids.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <string>
+#include <vector>
+
+namespace chat {
+
+/// The face of the worker pool that `chatd` publishes for workers: a worker
+/// sends its info and handle and gets its pool id back. `chatd` monitors the
+/// handle, so a worker that dies or disconnects leaves the pool.
+using registrar_actor = caf::typed_actor<
+  caf::replies_to<atom::join, worker_info, caf::actor>::with<std::string>>;
+
+/// The pool as seen inside `chatd`: registration plus a snapshot of members.
+using pool_actor = registrar_actor::extend<
+  caf::replies_to<atom::get>::with<std::vector<worker_info>>>;
+
+} // namespace chat

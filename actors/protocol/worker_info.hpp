@@ -1,0 +1,30 @@
+#pragma once
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace chat {
+
+/// What a worker tells `chatd` about itself when it joins the pool.
+struct worker_info {
+  /// Human-readable name ("local-0", or given with --name).
+  std::string name;
+  /// Host the worker runs on.
+  std::string host;
+  /// Device it serves on ("cpu", "cuda:0").
+  std::string device;
+  /// Id of the model it serves; empty while none is loaded.
+  std::string model_id;
+  /// Process id on its host.
+  std::int32_t pid = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
+  return f(caf::meta::type_name("worker_info"), x.name, x.host, x.device,
+           x.model_id, x.pid);
+}
+
+} // namespace chat

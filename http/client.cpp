@@ -1,0 +1,83 @@
+#include "http/client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <cctype>
+#include <stdexcept>
+
+namespace chat::http {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+client_response fetch(const std::string& host, std::uint16_t port,
+                      const std::string& method, const std::string& target,
+                      const std::string& body, const header_map& headers,
+                      std::chrono::milliseconds timeout) {
+  net::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  bhttp::request<bhttp::string_body> req;
+  req.method_string(method);
+  req.target(target);
+  req.version(11);
+  req.set(bhttp::field::host, host);
+  req.set(bhttp::field::connection, "close");
+  for (const auto& [name, value] : headers)
+    req.set(name, value);
+  req.body() = body;
+  if (!body.empty() || method == "POST" || method == "PUT"
+      || method == "PATCH")
+    req.prepare_payload();
+
+  client_response out;
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64ull << 20);
+  beast::error_code failure;
+  stream.expires_after(timeout);
+  resolver.async_resolve(
+    host, std::to_string(port),
+    [&](beast::error_code ec, tcp::resolver::results_type results) {
+      if (ec)
+        return void(failure = ec);
+      stream.async_connect(results, [&](beast::error_code ec,
+                                        const tcp::endpoint&) {
+        if (ec)
+          return void(failure = ec);
+        bhttp::async_write(stream, req, [&](beast::error_code ec,
+                                            std::size_t) {
+          if (ec)
+            return void(failure = ec);
+          bhttp::async_read(stream, buffer, parser,
+                            [&](beast::error_code ec, std::size_t) {
+                              if (ec)
+                                failure = ec;
+                            });
+        });
+      });
+    });
+  ioc.run();
+  if (failure)
+    throw std::runtime_error(method + " " + target + " on " + host + ":"
+                             + std::to_string(port) + ": "
+                             + failure.message());
+  auto res = parser.release();
+  out.status = static_cast<int>(res.result_int());
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (auto& ch : name)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    out.headers[name] = std::string(field.value());
+  }
+  out.body = std::move(res.body());
+  return out;
+}
+
+} // namespace chat::http

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "http/router.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace chat::http {
+
+/// Limits applied to every connection.
+struct server_limits {
+  std::uint64_t max_body_bytes = 1u << 20;
+  std::uint32_t max_header_bytes = 16u << 10;
+  int read_timeout_s = 30;
+};
+
+/// The gateway's HTTP listener: Beast on its own io_context threads. Each
+/// connection reads one request at a time (keep-alive), dispatches it through
+/// the router and writes the response on the connection's strand.
+class server {
+public:
+  /// Binds `host:port` (port 0: any free one) and starts `threads` threads.
+  /// @throws std::runtime_error when the address cannot be bound.
+  server(const std::string& host, std::uint16_t port, int threads,
+         server_limits limits, std::shared_ptr<const router> routes,
+         std::function<void(request&, const route&, responder_ptr)> dispatch);
+  ~server();
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// The port actually bound.
+  std::uint16_t port() const;
+
+  /// Stops accepting, closes connections and joins the threads.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace chat::http

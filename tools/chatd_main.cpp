@@ -1,0 +1,134 @@
+// chatd: the gateway process. Wires config, storage, the actor system, the
+// worker pool (published for workers through CAF's middleman) and the HTTP
+// gateway; then waits for SIGINT/SIGTERM.
+
+#include "actors/gateway_routes.hpp"
+#include "actors/protocol/type_ids.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/worker_pool.hpp"
+#include "config/config_loader.hpp"
+#include "http/server.hpp"
+#include "log/log.hpp"
+#include "storage/bootstrap.hpp"
+#include "storage/database.hpp"
+#include "tools/process_signals.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <unistd.h>
+
+namespace {
+
+std::string default_worker_binary() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return (self.parent_path() / "chat-worker").string();
+}
+
+int run(const chat::config& cfg) {
+  chat::log::set_level(cfg.log.level);
+  std::filesystem::create_directories(cfg.data_dir);
+  {
+    auto db = chat::storage::open_database(cfg.data_dir + "/chat.db");
+    if (auto secret = chat::storage::bootstrap_admin(db, cfg.data_dir))
+      std::cerr << "\n  First start: created user 'admin' with API key\n\n    "
+                << *secret << "\n\n  (also saved to " << cfg.data_dir
+                << "/admin.key, mode 0600; it is not shown again)\n\n";
+  }
+
+  auto status = std::make_shared<chat::service_state>();
+  caf::actor_system_config sys_cfg;
+  sys_cfg.set("scheduler.max-threads", 2);
+  sys_cfg.set("logger.console", caf::atom("none"));
+  sys_cfg.load<caf::io::middleman>();
+  sys_cfg.add_message_types<caf::id_block::chat>();
+  caf::actor_system system{sys_cfg};
+
+  auto pool = system.spawn(chat::worker_pool, status);
+  auto [worker_host, worker_port]
+    = chat::parse_host_port("workers.listen", cfg.workers.listen);
+  auto published = system.middleman().publish(
+    caf::actor_cast<chat::registrar_actor>(pool), worker_port,
+    worker_host.c_str(), true);
+  if (!published) {
+    chat::log::error("chatd", "cannot accept workers")
+      .kv("listen", cfg.workers.listen)
+      .kv("reason", system.render(published.error()));
+    caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  auto connect = worker_host + ":" + std::to_string(*published);
+  chat::log::info("chatd", "accepting workers").kv("address", connect);
+
+  chat::local_workers_spec spec;
+  spec.binary = cfg.workers.binary.empty() ? default_worker_binary()
+                                           : cfg.workers.binary;
+  spec.devices = cfg.workers.devices;
+  spec.connect = connect;
+  spec.extra_args = {"--log-level", cfg.log.level};
+  spec.backoff = std::chrono::milliseconds(cfg.workers.restart_backoff_ms);
+  spec.backoff_max
+    = std::chrono::milliseconds(cfg.workers.restart_backoff_max_ms);
+  auto root = system.spawn(chat::supervisor, pool, spec);
+
+  auto [host, port] = chat::parse_host_port("server.listen", cfg.server.listen);
+  std::unique_ptr<chat::http::server> gateway;
+  try {
+    gateway = std::make_unique<chat::http::server>(
+      host, port, cfg.server.io_threads,
+      chat::http::server_limits{cfg.server.max_body_bytes,
+                                cfg.server.max_header_bytes,
+                                cfg.server.read_timeout_s},
+      chat::make_gateway_routes(status),
+      [](chat::http::request& req, const chat::http::route& r,
+         chat::http::responder_ptr done) { r.handle(req, std::move(done)); });
+  } catch (const std::exception& e) {
+    chat::log::error("chatd", e.what());
+    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  chat::log::info("chatd", "listening")
+    .kv("address", host + ":" + std::to_string(gateway->port()))
+    .kv("pid", ::getpid());
+
+  chat::on_shutdown_signal([&](int sig) {
+    chat::log::info("chatd", "shutting down").kv("signal", sig);
+    gateway->stop();
+    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+  });
+  caf::scoped_actor self{system};
+  self->monitor(root);
+  caf::error reason;
+  self->receive([&](caf::down_msg& msg) { reason = msg.reason; });
+  gateway->stop();
+  bool clean = reason == caf::exit_reason::user_shutdown;
+  chat::log::info("chatd", "stopped").kv("reason", system.render(reason));
+  return clean ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  chat::block_shutdown_signals();
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::cout << "Usage: chatd [--config FILE] [flags]\n\n"
+                << chat::config_help();
+      return 0;
+    }
+  }
+  try {
+    auto cfg = chat::load_config_from_process(argc, argv);
+    return run(cfg);
+  } catch (const chat::config_error& e) {
+    std::cerr << "chatd: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    chat::log::error("chatd", "fatal").kv("what", e.what());
+    return 1;
+  }
+}
