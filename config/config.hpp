@@ -45,6 +45,19 @@ struct worker_config {
   std::string device = "cpu";
   /// Name reported to `chatd`; empty: derived from host and pid.
   std::string name;
+  /// Checkpoint directory the worker serves.
+  std::string model;
+  /// Most sequences decoded together in one step.
+  int max_batch = 16;
+  /// Most sequences waiting for a batch slot; more are refused.
+  int max_queue = 64;
+};
+
+/// The model `chatd` serves.
+struct model_config {
+  /// Checkpoint directory of the model served at start; empty: the bundled
+  /// default model.
+  std::string path;
 };
 
 /// Logging to stderr.
@@ -60,6 +73,7 @@ struct config {
   server_config server;
   workers_config workers;
   worker_config worker;
+  model_config model;
   log_config log;
 };
 

@@ -1,0 +1,30 @@
+#pragma once
+
+#include "actors/protocol/type_ids.hpp"
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+/// The protocol between chatd (router, request actors) and a worker: token
+/// ids in, token ids out. Text never crosses it (DESIGN.md: only chatd has
+/// the tokenizer).
+namespace chat {
+
+/// Receives the tokens of one generation as they are sampled.
+using token_sink_actor = caf::typed_actor<caf::reacts_to<token_chunk>>;
+
+/// A worker: generates for many requests at once (continuous batching).
+/// `generate` answers when the sequence ends (finish_reason "stop",
+/// "length" or "cancelled") or fails with an `errc`. The worker monitors the
+/// sink: when it goes down the sequence is cancelled before the next step.
+using inference_actor = caf::typed_actor<
+  caf::replies_to<atom::generate, generate_request,
+                  token_sink_actor>::with<generation_result>,
+  caf::reacts_to<atom::cancel, std::uint64_t>,
+  caf::replies_to<atom::get>::with<worker_status>>;
+
+} // namespace chat

@@ -1,0 +1,97 @@
+#pragma once
+
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace chat {
+
+/// How to pick each next token.
+struct sampling_params {
+  /// 0 is greedy.
+  float temperature = 1.0f;
+  /// Nucleus sampling mass; 1 keeps everything.
+  float top_p = 1.0f;
+  /// Keep only the k most likely tokens; 0 keeps all.
+  std::int32_t top_k = 0;
+  /// Seed of this sequence's generator; a fixed seed repeats the output.
+  std::uint64_t seed = 0;
+  /// At most this many new tokens.
+  std::int32_t max_tokens = 256;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sampling_params& x) {
+  return f(caf::meta::type_name("sampling_params"), x.temperature, x.top_p,
+           x.top_k, x.seed, x.max_tokens);
+}
+
+/// One sequence to generate.
+struct generate_request {
+  /// Unique per chatd process; names the sequence in chunks and cancels.
+  std::uint64_t id = 0;
+  std::vector<std::int32_t> prompt;
+  sampling_params sampling;
+  /// Generation ends (finish_reason "stop") on any of these; the stop token
+  /// itself is not sent.
+  std::vector<std::int32_t> stop_tokens;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, generate_request& x) {
+  return f(caf::meta::type_name("generate_request"), x.id, x.prompt,
+           x.sampling, x.stop_tokens);
+}
+
+/// New tokens of one sequence.
+struct token_chunk {
+  std::uint64_t id = 0;
+  std::vector<std::int32_t> tokens;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_chunk& x) {
+  return f(caf::meta::type_name("token_chunk"), x.id, x.tokens);
+}
+
+/// How a sequence ended.
+struct generation_result {
+  std::uint64_t id = 0;
+  std::int32_t prompt_tokens = 0;
+  std::int32_t completion_tokens = 0;
+  /// "stop", "length" or "cancelled".
+  std::string finish_reason;
+  /// The model that produced it.
+  std::string model_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, generation_result& x) {
+  return f(caf::meta::type_name("generation_result"), x.id, x.prompt_tokens,
+           x.completion_tokens, x.finish_reason, x.model_id);
+}
+
+/// A worker's load and model, for routing and /admin/workers.
+struct worker_status {
+  std::string model_id;
+  std::string device;
+  std::int32_t running = 0;
+  std::int32_t queued = 0;
+  std::int32_t max_batch = 0;
+  /// Largest batch seen in one decode step since start.
+  std::int32_t peak_batch = 0;
+  /// Tokens per second over the last few seconds.
+  double tokens_per_sec = 0;
+  std::int64_t tokens_generated = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_status& x) {
+  return f(caf::meta::type_name("worker_status"), x.model_id, x.device,
+           x.running, x.queued, x.max_batch, x.peak_batch, x.tokens_per_sec,
+           x.tokens_generated);
+}
+
+} // namespace chat
