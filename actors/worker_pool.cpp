@@ -1,5 +1,6 @@
 #include "actors/worker_pool.hpp"
 
+#include "actors/protocol/errc.hpp"
 #include "log/log.hpp"
 
 #include <caf/all.hpp>
@@ -12,6 +13,19 @@ void worker_pool_state::publish_readiness() {
     if (!m.info.model_id.empty())
       ++ready;
   status->ready_workers = ready;
+}
+
+worker_pool_state::member* worker_pool_state::least_loaded(std::string& id) {
+  member* best = nullptr;
+  for (auto& [mid, m] : members) {
+    if (m.info.model_id.empty())
+      continue;
+    if (!best || m.in_flight < best->in_flight) {
+      best = &m;
+      id = mid;
+    }
+  }
+  return best;
 }
 
 pool_actor::behavior_type
@@ -42,7 +56,8 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
         .kv("model", info.model_id.empty() ? "none" : info.model_id)
         .kv("pid", info.pid);
       self->monitor(handle);
-      self->state.members[id] = {std::move(info), std::move(handle)};
+      self->state.members[id] = {std::move(info),
+                                 caf::actor_cast<inference_actor>(handle), 0};
       self->state.publish_readiness();
       return id;
     },
@@ -51,6 +66,47 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
       for (const auto& [id, m] : self->state.members)
         out.push_back(m.info);
       return out;
+    },
+    [self](atom::generate, generate_request& req,
+           token_sink_actor& sink) -> caf::result<generation_result> {
+      auto& st = self->state;
+      std::string worker_id;
+      auto* target = st.least_loaded(worker_id);
+      if (!target)
+        return make_error(errc::no_model, "no worker serves a model");
+      ++target->in_flight;
+      auto request_id = req.id;
+      st.routes[request_id] = worker_id;
+      auto rp = self->make_response_promise<generation_result>();
+      auto settle = [self, worker_id, request_id] {
+        auto& st = self->state;
+        st.routes.erase(request_id);
+        auto it = st.members.find(worker_id);
+        if (it != st.members.end())
+          --it->second.in_flight;
+      };
+      self
+        ->request(target->handle, caf::infinite, atom::generate::value,
+                  std::move(req), std::move(sink))
+        .then(
+          [rp, settle](generation_result& r) mutable {
+            settle();
+            rp.deliver(std::move(r));
+          },
+          [rp, settle](caf::error& err) mutable {
+            settle();
+            rp.deliver(std::move(err));
+          });
+      return rp;
+    },
+    [self](atom::cancel, std::uint64_t request_id) {
+      auto& st = self->state;
+      auto route = st.routes.find(request_id);
+      if (route == st.routes.end())
+        return;
+      auto it = st.members.find(route->second);
+      if (it != st.members.end())
+        self->send(it->second.handle, atom::cancel::value, request_id);
     },
   };
 }

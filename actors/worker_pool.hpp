@@ -17,15 +17,22 @@ struct worker_pool_state {
 
   struct member {
     worker_info info;
-    caf::actor handle;
+    inference_actor handle;
+    /// Sequences routed to it and not yet answered.
+    int in_flight = 0;
   };
 
   std::map<std::string, member> members;
+  /// Request id -> worker id, for cancels.
+  std::map<std::uint64_t, std::string> routes;
   std::shared_ptr<service_state> status;
   int next_id = 0;
 
   /// Recounts ready members into `status`.
   void publish_readiness();
+
+  /// The ready member with the fewest sequences in flight, or nullptr.
+  member* least_loaded(std::string& id);
 };
 
 /// Accepts joining workers, monitors them and drops them when they go down.

@@ -12,6 +12,9 @@ namespace chat::http {
 /// Header names compare case-insensitively; stored lowercase.
 using header_map = std::map<std::string, std::string>;
 
+/// Response headers in the order they are sent.
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
 /// A parsed request.
 struct request {
   std::string method;
@@ -33,7 +36,7 @@ struct response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
+  header_list headers;
 };
 
 /// Builds a JSON response.

@@ -1,9 +1,9 @@
 #include "http/server.hpp"
 
 #include "http/api_error.hpp"
+#include "http/ws_session.hpp"
 #include "log/log.hpp"
 
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,9 +11,12 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -37,7 +40,7 @@ std::string lowercase(beast::string_view s) {
   return out;
 }
 
-request to_request(bhttp::request<bhttp::string_body>&& in) {
+request to_request(const bhttp::request<bhttp::string_body>& in) {
   request out;
   out.method = std::string(in.method_string());
   std::string target(in.target());
@@ -47,35 +50,20 @@ request to_request(bhttp::request<bhttp::string_body>&& in) {
     out.query = parse_query(target.substr(q + 1));
   for (const auto& field : in)
     out.headers[lowercase(field.name_string())] = std::string(field.value());
-  out.body = std::move(in.body());
+  out.body = in.body();
   return out;
 }
 
-class http_session;
-
-/// Completes a request by posting the response onto its session's strand.
-class session_responder : public responder {
-public:
-  session_responder(std::weak_ptr<http_session> session, bool keep_alive,
-                    unsigned version)
-    : session_(std::move(session)), keep_alive_(keep_alive),
-      version_(version) {
-  }
-  void send(response r) override;
-
-private:
-  std::weak_ptr<http_session> session_;
-  bool keep_alive_;
-  unsigned version_;
-  std::atomic<bool> sent_{false};
-};
-
+/// One HTTP connection: reads a request, dispatches it, writes the answer
+/// (whole, or streamed in chunks), repeats while keep-alive. Upgrades to a
+/// WebSocket hand the socket over to a ws_session.
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
   http_session(tcp::socket&& socket, const server_limits& limits,
-               std::shared_ptr<const router> routes, dispatch_fn dispatch)
+               std::shared_ptr<const router> routes, dispatch_fn dispatch,
+               std::shared_ptr<const websocket_routes> websockets)
     : stream_(std::move(socket)), limits_(limits), routes_(std::move(routes)),
-      dispatch_(std::move(dispatch)) {
+      dispatch_(std::move(dispatch)), websockets_(std::move(websockets)) {
   }
 
   void run() {
@@ -84,15 +72,55 @@ public:
                                             shared_from_this()));
   }
 
+  // -- called through the responder, from any thread -------------------------
+
   void deliver(response r, bool keep_alive, unsigned version) {
-    net::post(stream_.get_executor(),
-              [self = shared_from_this(), r = std::move(r), keep_alive,
-               version]() mutable {
-                self->do_write(std::move(r), keep_alive, version);
-              });
+    post([this, r = std::move(r), keep_alive, version]() mutable {
+      do_write(std::move(r), keep_alive, version);
+    });
+  }
+
+  void start_stream(std::string content_type, header_list headers,
+                    unsigned version) {
+    post([this, content_type = std::move(content_type),
+          headers = std::move(headers), version]() mutable {
+      do_start_stream(std::move(content_type), std::move(headers), version);
+    });
+  }
+
+  void stream_write(std::string data) {
+    post([this, data = std::move(data)]() mutable {
+      enqueue(std::move(data));
+    });
+  }
+
+  void stream_finish() {
+    post([this] {
+      finishing_ = true;
+      pump();
+    });
+  }
+
+  void on_close(std::function<void()> callback) {
+    post([this, callback = std::move(callback)]() mutable {
+      if (closed_)
+        callback();
+      else
+        close_callback_ = std::move(callback);
+    });
   }
 
 private:
+  template <class F>
+  void post(F&& f) {
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), f = std::forward<F>(f)]() mutable {
+                f();
+              });
+  }
+
+  // -- reading requests -------------------------------------------------------
+
   void do_read() {
     parser_.emplace();
     parser_->body_limit(limits_.max_body_bytes);
@@ -104,7 +132,9 @@ private:
   }
 
   void on_read(beast::error_code ec, std::size_t) {
-    if (ec == bhttp::error::end_of_stream || ec == net::error::eof)
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof
+        || ec == beast::error::timeout || ec == net::error::operation_aborted
+        || ec == net::error::connection_reset)
       return close();
     if (ec == bhttp::error::body_limit)
       return reject(413, "body_too_large", "request body exceeds "
@@ -112,29 +142,28 @@ private:
     if (ec == bhttp::error::header_limit)
       return reject(431, "headers_too_large", "request headers exceed "
                       + std::to_string(limits_.max_header_bytes) + " bytes");
-    if (ec == beast::error::timeout)
-      return close();
-    if (ec) {
-      if (ec != net::error::operation_aborted
-          && ec != net::error::connection_reset)
-        return reject(400, "bad_request", "malformed HTTP request");
-      return close();
-    }
-    // A request is being handled: no read deadline while it runs (replies
-    // may stream for minutes); the next read sets it again.
+    if (ec)
+      return reject(400, "bad_request", "malformed HTTP request");
+    // No read deadline while a request is handled (replies may stream for
+    // minutes); writes and the next read set their own.
     stream_.expires_never();
-    auto raw = parser_->release();
-    bool keep_alive = raw.keep_alive();
-    unsigned version = raw.version();
-    auto req = to_request(std::move(raw));
-    auto done = std::make_shared<session_responder>(weak_from_this(),
-                                                    keep_alive, version);
-    response error;
-    const route* r = routes_->match(req, error);
-    if (!r) {
-      done->send(std::move(error));
+    auto& raw = parser_->get();
+    auto req = to_request(raw);
+    if (beast::websocket::is_upgrade(raw) && websockets_
+        && std::find(websockets_->paths.begin(), websockets_->paths.end(),
+                     req.path)
+             != websockets_->paths.end()) {
+      start_websocket(stream_.release_socket(), parser_->release(),
+                      std::move(req), limits_, websockets_->accept);
       return;
     }
+    keep_alive_ = raw.keep_alive();
+    version_ = raw.version();
+    auto done = make_responder();
+    response error;
+    const route* r = routes_->match(req, error);
+    if (!r)
+      return done->send(std::move(error));
     try {
       dispatch_(req, *r, done);
     } catch (const std::exception& e) {
@@ -144,11 +173,17 @@ private:
     }
   }
 
+  responder_ptr make_responder();
+
   void reject(int status, const std::string& code, const std::string& msg) {
     do_write(error_response(status, code, msg), false, 11);
   }
 
+  // -- whole responses --------------------------------------------------------
+
   void do_write(response r, bool keep_alive, unsigned version) {
+    if (closed_)
+      return;
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
       static_cast<bhttp::status>(r.status), version);
     res->set(bhttp::field::server, "chatd");
@@ -162,20 +197,109 @@ private:
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res](beast::error_code ec,
                                                         std::size_t) {
-                         self->on_write(ec, res->need_eof());
+                         if (ec || res->need_eof())
+                           return self->close();
+                         self->do_read();
                        });
   }
 
-  void on_write(beast::error_code ec, bool close_after) {
-    if (ec || close_after)
+  // -- streamed responses -----------------------------------------------------
+
+  void do_start_stream(std::string content_type, header_list headers,
+                       unsigned version) {
+    if (closed_)
+      return;
+    auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(
+      bhttp::status::ok, version);
+    res->set(bhttp::field::server, "chatd");
+    res->set(bhttp::field::content_type, content_type);
+    res->set(bhttp::field::cache_control, "no-cache");
+    for (auto& [name, value] : headers)
+      res->set(name, value);
+    res->keep_alive(false);
+    res->chunked(true);
+    auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(
+      *res);
+    writing_ = true;
+    stream_.expires_after(std::chrono::seconds(limits_.read_timeout_s));
+    bhttp::async_write_header(
+      stream_, *sr,
+      [self = shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
+        self->writing_ = false;
+        if (ec)
+          return self->close();
+        self->watch_for_disconnect();
+        self->pump();
+      });
+  }
+
+  /// While streaming nothing is read, so a read of one byte tells when the
+  /// client goes away (EOF or reset) without waiting for a failed write.
+  void watch_for_disconnect() {
+    stream_.socket().async_read_some(
+      net::buffer(probe_),
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec)
+          self->close();
+        else
+          self->watch_for_disconnect();
+      });
+  }
+
+  void enqueue(std::string data) {
+    if (closed_)
+      return;
+    pending_bytes_ += data.size();
+    if (pending_bytes_ > limits_.max_pending_bytes) {
+      log::warn("http", "client too slow; dropping the stream");
       return close();
-    do_read();
+    }
+    pending_.push_back(std::move(data));
+    pump();
+  }
+
+  void pump() {
+    if (closed_ || writing_)
+      return;
+    if (pending_.empty()) {
+      if (finishing_) {
+        writing_ = true;
+        stream_.expires_after(std::chrono::seconds(limits_.read_timeout_s));
+        net::async_write(stream_, bhttp::make_chunk_last(),
+                         [self = shared_from_this()](beast::error_code,
+                                                     std::size_t) {
+                           self->ended_ = true;
+                           self->close();
+                         });
+      }
+      return;
+    }
+    writing_ = true;
+    auto chunk = std::make_shared<std::string>(std::move(pending_.front()));
+    pending_.pop_front();
+    pending_bytes_ -= chunk->size();
+    stream_.expires_after(std::chrono::seconds(limits_.read_timeout_s));
+    net::async_write(stream_, bhttp::make_chunk(net::buffer(*chunk)),
+                     [self = shared_from_this(), chunk](beast::error_code ec,
+                                                        std::size_t) {
+                       self->writing_ = false;
+                       if (ec)
+                         return self->close();
+                       self->pump();
+                     });
   }
 
   void close() {
+    if (closed_)
+      return;
+    closed_ = true;
+    pending_.clear();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
+    if (!ended_ && close_callback_)
+      close_callback_();
+    close_callback_ = nullptr;
   }
 
   beast::tcp_stream stream_;
@@ -184,13 +308,64 @@ private:
   server_limits limits_;
   std::shared_ptr<const router> routes_;
   dispatch_fn dispatch_;
+  std::shared_ptr<const websocket_routes> websockets_;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+  std::deque<std::string> pending_;
+  std::uint64_t pending_bytes_ = 0;
+  bool writing_ = false;
+  bool finishing_ = false;
+  bool ended_ = false;
+  bool closed_ = false;
+  std::function<void()> close_callback_;
+  char probe_[1];
 };
 
-void session_responder::send(response r) {
-  if (sent_.exchange(true))
-    return;
-  if (auto s = session_.lock())
-    s->deliver(std::move(r), keep_alive_, version_);
+/// Completes a request through its session; each call posts onto the
+/// session's strand.
+class session_responder : public responder {
+public:
+  session_responder(std::shared_ptr<http_session> session, bool keep_alive,
+                    unsigned version)
+    : session_(std::move(session)), keep_alive_(keep_alive),
+      version_(version) {
+  }
+
+  void send(response r) override {
+    if (!started_.exchange(true))
+      session_->deliver(std::move(r), keep_alive_, version_);
+  }
+
+  void start_stream(std::string content_type, header_list headers) override {
+    if (!started_.exchange(true))
+      session_->start_stream(std::move(content_type), std::move(headers),
+                             version_);
+  }
+
+  void write(std::string data) override {
+    session_->stream_write(std::move(data));
+  }
+
+  void finish() override {
+    session_->stream_finish();
+  }
+
+  void on_close(std::function<void()> callback) override {
+    session_->on_close(std::move(callback));
+  }
+
+private:
+  // Holding the session keeps the connection open until the handler answers;
+  // a gone client is noticed through on_close.
+  std::shared_ptr<http_session> session_;
+  bool keep_alive_;
+  unsigned version_;
+  std::atomic<bool> started_{false};
+};
+
+responder_ptr http_session::make_responder() {
+  return std::make_shared<session_responder>(shared_from_this(), keep_alive_,
+                                             version_);
 }
 
 } // namespace
@@ -201,6 +376,7 @@ struct server::impl {
   server_limits limits;
   std::shared_ptr<const router> routes;
   dispatch_fn dispatch;
+  std::shared_ptr<const websocket_routes> websockets;
   std::vector<std::thread> threads;
   std::once_flag stopped;
 
@@ -211,7 +387,8 @@ struct server::impl {
                               return;
                             if (!ec)
                               std::make_shared<http_session>(
-                                std::move(socket), limits, routes, dispatch)
+                                std::move(socket), limits, routes, dispatch,
+                                websockets)
                                 ->run();
                             do_accept();
                           });
@@ -220,11 +397,13 @@ struct server::impl {
 
 server::server(const std::string& host, std::uint16_t port, int threads,
                server_limits limits, std::shared_ptr<const router> routes,
-               dispatch_fn dispatch)
+               dispatch_fn dispatch, websocket_routes websockets)
   : impl_(std::make_unique<impl>()) {
   impl_->limits = limits;
   impl_->routes = std::move(routes);
   impl_->dispatch = std::move(dispatch);
+  impl_->websockets
+    = std::make_shared<const websocket_routes>(std::move(websockets));
   beast::error_code ec;
   auto address = net::ip::make_address(host, ec);
   if (ec)

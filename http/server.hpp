@@ -1,10 +1,12 @@
 #pragma once
 
 #include "http/router.hpp"
+#include "http/websocket.hpp"
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace chat::http {
 
@@ -13,6 +15,18 @@ struct server_limits {
   std::uint64_t max_body_bytes = 1u << 20;
   std::uint32_t max_header_bytes = 16u << 10;
   int read_timeout_s = 30;
+  /// Largest WebSocket message.
+  std::uint64_t max_ws_message_bytes = 64u << 10;
+  /// Most bytes queued for a slow client (stream or socket) before it is
+  /// dropped.
+  std::uint64_t max_pending_bytes = 4u << 20;
+};
+
+/// Where WebSocket upgrades go.
+struct websocket_routes {
+  /// Paths that accept an upgrade (e.g. "/v1/ws", "/ws").
+  std::vector<std::string> paths;
+  ws_acceptor accept;
 };
 
 /// The gateway's HTTP listener: Beast on its own io_context threads. Each
@@ -24,7 +38,8 @@ public:
   /// @throws std::runtime_error when the address cannot be bound.
   server(const std::string& host, std::uint16_t port, int threads,
          server_limits limits, std::shared_ptr<const router> routes,
-         std::function<void(request&, const route&, responder_ptr)> dispatch);
+         std::function<void(request&, const route&, responder_ptr)> dispatch,
+         websocket_routes websockets = {});
   ~server();
 
   server(const server&) = delete;

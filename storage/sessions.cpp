@@ -124,9 +124,8 @@ bool sessions_repo::remove(const std::string& user_id, const std::string& id) {
   return delete_.exec() > 0;
 }
 
-std::optional<exchange_ids>
-sessions_repo::append_exchange(const std::string& user_id,
-                               const std::string& id, const exchange& ex) {
+bool sessions_repo::append_exchange(const std::string& user_id,
+                                    const std::string& id, const exchange& ex) {
   SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
   auto now = now_seconds();
   {
@@ -136,9 +135,8 @@ sessions_repo::append_exchange(const std::string& user_id,
     touch_.bind(":id", id);
     touch_.bind(":user_id", user_id);
     if (touch_.exec() == 0)
-      return std::nullopt;
+      return false;
   }
-  exchange_ids ids{new_id("msg"), new_id("msg")};
   auto insert = [&](const std::string& msg_id, const char* role,
                     const std::string& content, std::int64_t tokens,
                     const char* finish_reason) {
@@ -153,11 +151,11 @@ sessions_repo::append_exchange(const std::string& user_id,
     insert_message_.bind(":now", now);
     insert_message_.exec();
   };
-  insert(ids.user_message_id, "user", ex.user_content, ex.user_tokens, nullptr);
-  insert(ids.reply_message_id, "assistant", ex.reply_content, ex.reply_tokens,
+  insert(ex.user_message_id, "user", ex.user_content, ex.user_tokens, nullptr);
+  insert(ex.reply_message_id, "assistant", ex.reply_content, ex.reply_tokens,
          ex.finish_reason.c_str());
   tx.commit();
-  return ids;
+  return true;
 }
 
 std::vector<message> sessions_repo::messages(const std::string& session_id) {

@@ -31,19 +31,17 @@ struct message {
   std::int64_t created_at = 0;
 };
 
-/// A user turn and the assistant's reply, stored together.
+/// A user turn and the assistant's reply, stored together. Message ids are
+/// chosen by the caller (new_id("msg")) so they can be announced before the
+/// reply is stored.
 struct exchange {
+  std::string user_message_id;
+  std::string reply_message_id;
   std::string user_content;
   std::int64_t user_tokens = 0;
   std::string reply_content;
   std::int64_t reply_tokens = 0;
   std::string finish_reason;
-};
-
-/// Ids given to a stored exchange.
-struct exchange_ids {
-  std::string user_message_id;
-  std::string reply_message_id;
 };
 
 /// A page of a list.
@@ -79,11 +77,10 @@ public:
   /// Deletes the session and its messages; false when not found.
   bool remove(const std::string& user_id, const std::string& id);
 
-  /// Appends a user turn and its reply in one transaction; nullopt when the
+  /// Appends a user turn and its reply in one transaction; false when the
   /// session is gone (deleted meanwhile).
-  std::optional<exchange_ids> append_exchange(const std::string& user_id,
-                                              const std::string& id,
-                                              const exchange& ex);
+  bool append_exchange(const std::string& user_id, const std::string& id,
+                       const exchange& ex);
 
   /// Messages of a session in order.
   std::vector<message> messages(const std::string& session_id);

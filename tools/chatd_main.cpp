@@ -2,7 +2,9 @@
 // worker pool (published for workers through CAF's middleman) and the HTTP
 // gateway; then waits for SIGINT/SIGTERM.
 
-#include "actors/gateway_routes.hpp"
+#include "actors/gateway.hpp"
+#include "actors/served_model.hpp"
+#include "actors/store.hpp"
 #include "actors/protocol/type_ids.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/worker_pool.hpp"
@@ -22,6 +24,11 @@
 
 namespace {
 
+std::string model_dir(const chat::config& cfg) {
+  return cfg.model.path.empty() ? std::string(CHAT_DEFAULT_MODEL_DIR)
+                                : cfg.model.path;
+}
+
 std::string default_worker_binary() {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -39,6 +46,18 @@ int run(const chat::config& cfg) {
                 << "/admin.key, mode 0600; it is not shown again)\n\n";
   }
 
+  std::shared_ptr<const chat::served_model> model;
+  try {
+    model = chat::load_served_model(model_dir(cfg));
+    chat::log::info("chatd", "model loaded")
+      .kv("model", model->id)
+      .kv("context", model->context)
+      .kv("vocab", model->vocab_size);
+  } catch (const std::exception& e) {
+    chat::log::error("chatd", "cannot load the model; serving none")
+      .kv("what", e.what());
+  }
+
   auto status = std::make_shared<chat::service_state>();
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", 2);
@@ -47,6 +66,8 @@ int run(const chat::config& cfg) {
   sys_cfg.add_message_types<caf::id_block::chat>();
   caf::actor_system system{sys_cfg};
 
+  auto store = system.spawn<caf::detached>(chat::store,
+                                           cfg.data_dir + "/chat.db");
   auto pool = system.spawn(chat::worker_pool, status);
   auto [worker_host, worker_port]
     = chat::parse_host_port("workers.listen", cfg.workers.listen);
@@ -68,26 +89,40 @@ int run(const chat::config& cfg) {
                                            : cfg.workers.binary;
   spec.devices = cfg.workers.devices;
   spec.connect = connect;
-  spec.extra_args = {"--log-level", cfg.log.level};
+  spec.extra_args = {"--log-level", cfg.log.level, "--model", model_dir(cfg),
+                     "--worker.max_batch",
+                     std::to_string(cfg.worker.max_batch),
+                     "--worker.max_queue",
+                     std::to_string(cfg.worker.max_queue)};
   spec.backoff = std::chrono::milliseconds(cfg.workers.restart_backoff_ms);
   spec.backoff_max
     = std::chrono::milliseconds(cfg.workers.restart_backoff_max_ms);
   auto root = system.spawn(chat::supervisor, pool, spec);
 
   auto [host, port] = chat::parse_host_port("server.listen", cfg.server.listen);
+  chat::gateway_deps deps;
+  deps.system = &system;
+  deps.store = store;
+  deps.pool = pool;
+  deps.status = status;
+  deps.model = std::make_shared<chat::model_slot>(model);
+  deps.limiter = std::make_shared<chat::rate_limiter>();
   std::unique_ptr<chat::http::server> gateway;
   try {
+    chat::http::server_limits limits;
+    limits.max_body_bytes = cfg.server.max_body_bytes;
+    limits.max_header_bytes = cfg.server.max_header_bytes;
+    limits.read_timeout_s = cfg.server.read_timeout_s;
     gateway = std::make_unique<chat::http::server>(
-      host, port, cfg.server.io_threads,
-      chat::http::server_limits{cfg.server.max_body_bytes,
-                                cfg.server.max_header_bytes,
-                                cfg.server.read_timeout_s},
-      chat::make_gateway_routes(status),
+      host, port, cfg.server.io_threads, limits,
+      chat::make_gateway_routes(deps),
       [](chat::http::request& req, const chat::http::route& r,
-         chat::http::responder_ptr done) { r.handle(req, std::move(done)); });
+         chat::http::responder_ptr done) { r.handle(req, std::move(done)); },
+      chat::make_websocket_routes(deps));
   } catch (const std::exception& e) {
     chat::log::error("chatd", e.what());
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
     return 1;
   }
   chat::log::info("chatd", "listening")
@@ -104,6 +139,7 @@ int run(const chat::config& cfg) {
   caf::error reason;
   self->receive([&](caf::down_msg& msg) { reason = msg.reason; });
   gateway->stop();
+  caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
   bool clean = reason == caf::exit_reason::user_shutdown;
   chat::log::info("chatd", "stopped").kv("reason", system.render(reason));
   return clean ? 0 : 1;

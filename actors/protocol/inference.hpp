@@ -1,6 +1,7 @@
 #pragma once
 
-#include "actors/protocol/type_ids.hpp"
+#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/inference_types.hpp"
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>

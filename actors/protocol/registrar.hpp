@@ -1,6 +1,8 @@
 #pragma once
 
-#include "actors/protocol/type_ids.hpp"
+#include "actors/protocol/inference.hpp"
+#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/worker_info.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/replies_to.hpp>
@@ -17,8 +19,13 @@ namespace chat {
 using registrar_actor = caf::typed_actor<
   caf::replies_to<atom::join, worker_info, caf::actor>::with<std::string>>;
 
-/// The pool as seen inside `chatd`: registration plus a snapshot of members.
+/// The pool as seen inside `chatd`: registration, a snapshot of members, and
+/// the router: `generate` goes to the least loaded worker that serves a
+/// model (errc::no_model when none does), `cancel` follows it there.
 using pool_actor = registrar_actor::extend<
-  caf::replies_to<atom::get>::with<std::vector<worker_info>>>;
+  caf::replies_to<atom::get>::with<std::vector<worker_info>>,
+  caf::replies_to<atom::generate, generate_request,
+                  token_sink_actor>::with<generation_result>,
+  caf::reacts_to<atom::cancel, std::uint64_t>>;
 
 } // namespace chat

@@ -1,4 +1,5 @@
 #include "storage/database.hpp"
+#include "storage/ids.hpp"
 #include "storage/sessions.hpp"
 #include "storage/users.hpp"
 
@@ -41,8 +42,8 @@ TEST_CASE("another user's session behaves as a missing one", "[unit]") {
   CHECK_FALSE(f.sessions.find(f.bob, s.id));
   CHECK_FALSE(f.sessions.update(f.bob, s.id, std::string("x"), {}));
   CHECK_FALSE(f.sessions.remove(f.bob, s.id));
-  CHECK_FALSE(f.sessions.append_exchange(f.bob, s.id, {"hi", 1, "yo", 1,
-                                                       "stop"}));
+  CHECK_FALSE(f.sessions.append_exchange(
+    f.bob, s.id, {new_id("msg"), new_id("msg"), "hi", 1, "yo", 1, "stop"}));
   CHECK(f.sessions.list(f.bob, 10).items.empty());
   CHECK(f.sessions.find(f.alice, s.id)->title == "mine");
 }
@@ -50,18 +51,19 @@ TEST_CASE("another user's session behaves as a missing one", "[unit]") {
 TEST_CASE("exchanges are stored in order with their reply", "[unit]") {
   fixture f;
   auto s = f.sessions.create(f.alice, "", "");
-  auto ids = f.sessions.append_exchange(f.alice, s.id,
-                                        {"What is 2+2?", 7, "4.", 2, "stop"});
-  REQUIRE(ids);
-  f.sessions.append_exchange(f.alice, s.id,
-                             {"And 3+3?", 6, "6", 1, "cancelled"});
+  exchange first{new_id("msg"), new_id("msg"), "What is 2+2?", 7, "4.", 2,
+                 "stop"};
+  REQUIRE(f.sessions.append_exchange(f.alice, s.id, first));
+  f.sessions.append_exchange(f.alice, s.id, {new_id("msg"), new_id("msg"),
+                                             "And 3+3?", 6, "6", 1,
+                                             "cancelled"});
   auto msgs = f.sessions.messages(s.id);
   REQUIRE(msgs.size() == 4);
-  CHECK(msgs[0].id == ids->user_message_id);
+  CHECK(msgs[0].id == first.user_message_id);
   CHECK(msgs[0].role == "user");
   CHECK(msgs[0].content == "What is 2+2?");
   CHECK_FALSE(msgs[0].finish_reason);
-  CHECK(msgs[1].id == ids->reply_message_id);
+  CHECK(msgs[1].id == first.reply_message_id);
   CHECK(msgs[1].role == "assistant");
   CHECK(msgs[1].tokens == 2);
   CHECK(msgs[1].finish_reason == "stop");
@@ -91,7 +93,8 @@ TEST_CASE("session lists page newest first", "[unit]") {
 TEST_CASE("deleting a session deletes its messages", "[unit]") {
   fixture f;
   auto s = f.sessions.create(f.alice, "", "");
-  f.sessions.append_exchange(f.alice, s.id, {"a", 1, "b", 1, "stop"});
+  f.sessions.append_exchange(f.alice, s.id, {new_id("msg"), new_id("msg"), "a",
+                                             1, "b", 1, "stop"});
   f.sessions.remove(f.alice, s.id);
   CHECK(f.sessions.messages(s.id).empty());
 }

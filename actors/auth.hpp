@@ -1,0 +1,76 @@
+#pragma once
+
+#include "http/message.hpp"
+#include "storage/api_keys.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chat {
+
+/// Who is calling: resolved from an API key for every non-public request.
+struct principal {
+  std::string user_id;
+  std::string key_id;
+  std::vector<std::string> scopes;
+  std::optional<std::int64_t> rate_limit_rpm;
+  std::optional<std::int64_t> max_streams;
+
+  bool has_scope(const std::string& scope) const;
+};
+
+/// Why authentication failed; every case answers 401 with its own code.
+enum class auth_failure { missing, malformed, unknown, revoked, expired };
+
+/// The `code` and message of the 401 answer for `failure`.
+std::pair<std::string, std::string> describe(auth_failure failure);
+
+/// The key a request presents: `Authorization: Bearer <key>` or
+/// `X-API-Key: <key>`. Empty when there is none.
+std::string presented_key(const http::request& req);
+
+/// Whether `text` has the shape of one of our keys (cheap check before any
+/// database work).
+bool well_formed_key(const std::string& text);
+
+/// Resolves `secret` to a principal, or says why not, as of `now` (Unix s).
+struct auth_result {
+  std::optional<principal> who;
+  auth_failure failure = auth_failure::unknown;
+};
+auth_result authenticate(storage::api_keys_repo& keys,
+                         const std::string& secret, std::int64_t now);
+
+/// Per-key limits: requests per minute (token bucket) and concurrent
+/// streams. Thread-safe; state lives in memory.
+class rate_limiter {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// Takes one request token for `who`. Returns nullopt when allowed, else
+  /// the seconds to wait (for Retry-After).
+  std::optional<int> admit_request(const principal& who,
+                                   clock::time_point now = clock::now());
+
+  /// Takes a stream slot; false when `who` already runs max_streams.
+  bool open_stream(const principal& who);
+
+  /// Gives back a slot taken by open_stream.
+  void close_stream(const std::string& key_id);
+
+private:
+  struct bucket {
+    double tokens = 0;
+    clock::time_point refreshed;
+  };
+  std::mutex mutex_;
+  std::map<std::string, bucket> buckets_;
+  std::map<std::string, std::int64_t> streams_;
+};
+
+} // namespace chat

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "actors/protocol/registrar.hpp"
+#include "actors/reply_writer.hpp"
+#include "actors/served_model.hpp"
+#include "storage/sessions.hpp"
+
+#include <caf/event_based_actor.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chat {
+
+/// One reply to generate: what to ask a worker and where the text goes.
+struct generation_job {
+  std::vector<std::int32_t> prompt;
+  sampling_params sampling;
+  std::vector<std::string> stop_strings;
+  std::shared_ptr<const served_model> model;
+  reply_writer_ptr writer;
+  /// When set, the user turn (filled in) and the reply are stored in this
+  /// session before the writer's `end` (so an acknowledged reply is never
+  /// lost); a reply cut short by the client is stored as "cancelled".
+  std::optional<storage::exchange> exchange;
+  std::string user_id;
+  std::string session_id;
+  /// Runs once when the generation is over, however it ended.
+  std::function<void()> on_finish;
+};
+
+/// A new request id, unique in this process.
+std::uint64_t next_request_id();
+
+/// The request actor of one generation: asks the pool for tokens, turns
+/// them into text (whole UTF-8, stop strings applied), feeds the writer and
+/// stores the exchange. `atom::cancel` (client gone) cancels the sequence.
+caf::behavior generation(caf::event_based_actor* self, generation_job job,
+                         pool_actor pool, caf::actor store);
+
+} // namespace chat

@@ -1,0 +1,21 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+/// The project's atoms (at most 10 characters each in CAF 0.17).
+namespace chat::atom {
+
+/// A worker joins the pool.
+using join = caf::atom_constant<caf::atom("join")>;
+/// Ask for a snapshot.
+using get = caf::atom_constant<caf::atom("get")>;
+/// Periodic self-message of polling actors.
+using poll = caf::atom_constant<caf::atom("poll")>;
+/// Generate tokens for a sequence.
+using generate = caf::atom_constant<caf::atom("generate")>;
+/// Cancel a sequence.
+using cancel = caf::atom_constant<caf::atom("cancel")>;
+/// Internal wake-up of a worker's engine results.
+using step = caf::atom_constant<caf::atom("step")>;
+
+} // namespace chat::atom

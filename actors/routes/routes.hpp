@@ -1,0 +1,16 @@
+#pragma once
+
+#include "actors/gateway.hpp"
+
+namespace chat {
+
+/// /healthz, /readyz.
+void add_ops_routes(route_table& table);
+
+/// /v1/models, /v1/chat/completions, /v1/completions.
+void add_openai_routes(route_table& table);
+
+/// /api/sessions*, /chat.
+void add_session_routes(route_table& table);
+
+} // namespace chat
