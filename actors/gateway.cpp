@@ -3,9 +3,64 @@
 #include "actors/api/api_error.hpp"
 #include "actors/routes/routes.hpp"
 #include "log/log.hpp"
+#include "storage/audit_log.hpp"
 #include "storage/database.hpp"
 
+#include <atomic>
+
 namespace chat {
+
+namespace {
+
+/// Forwards to the real responder and records the admin action with the
+/// status it answered (who, what, which object, when; never a secret).
+class audited_responder : public http::responder {
+public:
+  audited_responder(http::responder_ptr inner, caf::actor store,
+                    storage::audit_entry entry)
+    : inner_(std::move(inner)), store_(std::move(store)),
+      entry_(std::move(entry)) {
+  }
+
+  void send(http::response r) override {
+    record(r.status);
+    inner_->send(std::move(r));
+  }
+
+  void start_stream(std::string content_type,
+                    http::header_list headers) override {
+    record(200);
+    inner_->start_stream(std::move(content_type), std::move(headers));
+  }
+
+  void write(std::string data) override {
+    inner_->write(std::move(data));
+  }
+
+  void finish() override {
+    inner_->finish();
+  }
+
+  void on_close(std::function<void()> callback) override {
+    inner_->on_close(std::move(callback));
+  }
+
+private:
+  void record(int status) {
+    if (recorded_.exchange(true))
+      return;
+    auto entry = entry_;
+    entry.status = status;
+    run_in_store(store_, [entry](store_context& db) { db.audit.record(entry); });
+  }
+
+  http::responder_ptr inner_;
+  caf::actor store_;
+  storage::audit_entry entry_;
+  std::atomic<bool> recorded_{false};
+};
+
+} // namespace
 
 void route_table::add_public(std::string method, std::string pattern,
                              http::handler h) {
@@ -16,10 +71,12 @@ void route_table::add_public(std::string method, std::string pattern,
 void route_table::add(std::string method, std::string pattern,
                       http::access needs, api_handler h) {
   auto deps = deps_;
-  auto handle = [deps, needs, h = std::move(h)](http::request& req,
-                                                http::responder_ptr done) {
+  auto action = method + " " + pattern;
+  auto handle = [deps, needs, action, h = std::move(h)](
+                  http::request& req, http::responder_ptr done) {
     auto key = presented_key(req);
-    run_in_store(deps.store, [deps, needs, h, key, req = std::move(req),
+    run_in_store(deps.store, [deps, needs, action, h, key,
+                              req = std::move(req),
                               done](store_context& db) mutable {
       try {
         auto auth = authenticate(db.keys, key, storage::now_seconds());
@@ -39,6 +96,15 @@ void route_table::add(std::string method, std::string pattern,
                            "rate limit exceeded for this API key");
           e.retry_after = *wait;
           return done->send(e.to_response());
+        }
+        if (needs == http::access::admin) {
+          std::string target;
+          if (auto it = req.params.find("id"); it != req.params.end())
+            target = it->second;
+          done = std::make_shared<audited_responder>(
+            done, deps.store,
+            storage::audit_entry{0, auth.who->user_id, auth.who->key_id,
+                                 action, target, 0, 0});
         }
         api_call call{req, *auth.who, done};
         h(call, db);
@@ -63,6 +129,7 @@ std::shared_ptr<http::router> make_gateway_routes(const gateway_deps& deps) {
   add_ops_routes(table);
   add_openai_routes(table);
   add_session_routes(table);
+  add_admin_routes(table);
   return routes;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "storage/api_keys.hpp"
+#include "storage/audit_log.hpp"
 #include "storage/sessions.hpp"
 #include "storage/users.hpp"
 
@@ -21,6 +22,7 @@ struct store_context {
   storage::users_repo users{db};
   storage::api_keys_repo keys{db};
   storage::sessions_repo sessions{db};
+  storage::audit_log_repo audit{db};
 };
 
 /// Work to run on the store's thread with the database.

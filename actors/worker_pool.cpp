@@ -7,6 +7,13 @@
 
 namespace chat {
 
+namespace {
+
+/// How long /admin/workers waits for each worker's status.
+constexpr auto status_timeout = std::chrono::seconds(2);
+
+} // namespace
+
 void worker_pool_state::publish_readiness() {
   int ready = 0;
   for (const auto& [id, m] : members)
@@ -97,6 +104,36 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
             settle();
             rp.deliver(std::move(err));
           });
+      return rp;
+    },
+    [self](atom::status) -> caf::result<std::vector<worker_row>> {
+      auto& members = self->state.members;
+      auto rp = self->make_response_promise<std::vector<worker_row>>();
+      if (members.empty()) {
+        rp.deliver(std::vector<worker_row>{});
+        return rp;
+      }
+      // Fan out, collect each answer (or its timeout) into one reply.
+      auto rows = std::make_shared<std::vector<worker_row>>();
+      auto pending = std::make_shared<size_t>(members.size());
+      for (auto& [id, m] : members) {
+        auto done = [rp, rows, pending](worker_row row) mutable {
+          rows->push_back(std::move(row));
+          if (--*pending == 0)
+            rp.deliver(std::move(*rows));
+        };
+        worker_row row{id, m.info, {}, "ready"};
+        self->request(m.handle, status_timeout, atom::get::value)
+          .then(
+            [done, row](worker_status& s) mutable {
+              row.status = std::move(s);
+              done(std::move(row));
+            },
+            [done, row](caf::error&) mutable {
+              row.state = "unresponsive";
+              done(std::move(row));
+            });
+      }
       return rp;
     },
     [self](atom::cancel, std::uint64_t request_id) {

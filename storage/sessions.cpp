@@ -52,7 +52,15 @@ sessions_repo::sessions_repo(SQLite::Database& db)
                "message_count = message_count + :added "
                "WHERE id = :id AND user_id = :user_id"),
     messages_(db, "SELECT id, role, content, tokens, finish_reason, created_at "
-                  "FROM messages WHERE session_id = :session_id ORDER BY seq") {
+                  "FROM messages WHERE session_id = :session_id ORDER BY seq"),
+    by_id_any_(db, std::string("SELECT ") + session_columns
+                     + " FROM sessions WHERE id = :id"),
+    all_first_(db, select_sessions("(:user_id IS NULL OR user_id = :user_id)")),
+    all_before_(db, select_sessions(
+                      "(:user_id IS NULL OR user_id = :user_id) AND "
+                      "(created_at, rowid) < (SELECT created_at, rowid FROM "
+                      "sessions WHERE id = :before)")),
+    delete_any_(db, "DELETE FROM sessions WHERE id = :id") {
 }
 
 session sessions_repo::create(const std::string& user_id,
@@ -80,13 +88,10 @@ std::optional<session> sessions_repo::find(const std::string& user_id,
   return read_session(by_id_);
 }
 
-page<session> sessions_repo::list(const std::string& user_id, int limit,
-                                  const std::optional<std::string>& before) {
-  auto& st = before ? list_before_ : list_first_;
-  statement_scope scope(st);
-  st.bind(":user_id", user_id);
-  if (before)
-    st.bind(":before", *before);
+namespace {
+
+/// Runs a prepared page query (bindings done) for `limit` + 1 rows.
+page<session> read_page(SQLite::Statement& st, int limit) {
   st.bind(":limit", limit + 1);
   page<session> out;
   while (st.executeStep())
@@ -96,6 +101,44 @@ page<session> sessions_repo::list(const std::string& user_id, int limit,
     out.has_more = true;
   }
   return out;
+}
+
+} // namespace
+
+page<session> sessions_repo::list(const std::string& user_id, int limit,
+                                  const std::optional<std::string>& before) {
+  auto& st = before ? list_before_ : list_first_;
+  statement_scope scope(st);
+  st.bind(":user_id", user_id);
+  if (before)
+    st.bind(":before", *before);
+  return read_page(st, limit);
+}
+
+page<session>
+sessions_repo::list_all(const std::optional<std::string>& user_id, int limit,
+                        const std::optional<std::string>& before) {
+  auto& st = before ? all_before_ : all_first_;
+  statement_scope scope(st);
+  if (user_id)
+    st.bind(":user_id", *user_id);
+  if (before)
+    st.bind(":before", *before);
+  return read_page(st, limit);
+}
+
+std::optional<session> sessions_repo::find_any(const std::string& id) {
+  statement_scope scope(by_id_any_);
+  by_id_any_.bind(":id", id);
+  if (!by_id_any_.executeStep())
+    return std::nullopt;
+  return read_session(by_id_any_);
+}
+
+bool sessions_repo::remove_any(const std::string& id) {
+  statement_scope scope(delete_any_);
+  delete_any_.bind(":id", id);
+  return delete_any_.exec() > 0;
 }
 
 std::optional<session>

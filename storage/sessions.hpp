@@ -82,6 +82,17 @@ public:
   bool append_exchange(const std::string& user_id, const std::string& id,
                        const exchange& ex);
 
+  /// Any user's session (admin access).
+  std::optional<session> find_any(const std::string& id);
+
+  /// Sessions of every user, or of `user_id` when set, newest first (admin
+  /// access); `before` as in list().
+  page<session> list_all(const std::optional<std::string>& user_id, int limit,
+                         const std::optional<std::string>& before = {});
+
+  /// Deletes any user's session; false when not found (admin access).
+  bool remove_any(const std::string& id);
+
   /// Messages of a session in order.
   std::vector<message> messages(const std::string& session_id);
 
@@ -96,6 +107,10 @@ private:
   SQLite::Statement insert_message_;
   SQLite::Statement touch_;
   SQLite::Statement messages_;
+  SQLite::Statement by_id_any_;
+  SQLite::Statement all_first_;
+  SQLite::Statement all_before_;
+  SQLite::Statement delete_any_;
 };
 
 } // namespace chat::storage

@@ -15,6 +15,8 @@ using poll = caf::atom_constant<caf::atom("poll")>;
 using generate = caf::atom_constant<caf::atom("generate")>;
 /// Cancel a sequence.
 using cancel = caf::atom_constant<caf::atom("cancel")>;
+/// Ask every worker for its status.
+using status = caf::atom_constant<caf::atom("status")>;
 /// Internal wake-up of a worker's engine results.
 using step = caf::atom_constant<caf::atom("step")>;
 

@@ -21,11 +21,13 @@ using registrar_actor = caf::typed_actor<
 
 /// The pool as seen inside `chatd`: registration, a snapshot of members, and
 /// the router: `generate` goes to the least loaded worker that serves a
-/// model (errc::no_model when none does), `cancel` follows it there.
+/// model (errc::no_model when none does), `cancel` follows it there;
+/// `status` asks every worker for its load.
 using pool_actor = registrar_actor::extend<
   caf::replies_to<atom::get>::with<std::vector<worker_info>>,
   caf::replies_to<atom::generate, generate_request,
                   token_sink_actor>::with<generation_result>,
-  caf::reacts_to<atom::cancel, std::uint64_t>>;
+  caf::reacts_to<atom::cancel, std::uint64_t>,
+  caf::replies_to<atom::status>::with<std::vector<worker_row>>>;
 
 } // namespace chat

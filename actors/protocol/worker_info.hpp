@@ -1,5 +1,7 @@
 #pragma once
 
+#include "actors/protocol/inference_types.hpp"
+
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
@@ -25,6 +27,22 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_info& x) {
   return f(caf::meta::type_name("worker_info"), x.name, x.host, x.device,
            x.model_id, x.pid);
+}
+
+/// A pool member as /admin/workers shows it.
+struct worker_row {
+  /// Pool id ("worker-N").
+  std::string id;
+  worker_info info;
+  worker_status status;
+  /// "ready", or "unresponsive" when it did not answer in time.
+  std::string state;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_row& x) {
+  return f(caf::meta::type_name("worker_row"), x.id, x.info, x.status,
+           x.state);
 }
 
 } // namespace chat

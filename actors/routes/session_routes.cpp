@@ -1,6 +1,7 @@
 #include "actors/routes/routes.hpp"
 
 #include "actors/http_reply_writers.hpp"
+#include "actors/routes/request_fields.hpp"
 #include "actors/routes/session_json.hpp"
 #include "actors/routes/start_generation.hpp"
 #include "storage/ids.hpp"
@@ -14,26 +15,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr int default_page = 20;
-constexpr int max_page = 100;
-
-std::optional<std::string> optional_string(const json& body, const char* name) {
-  auto it = body.find(name);
-  if (it == body.end() || it->is_null())
-    return std::nullopt;
-  if (!it->is_string())
-    throw api::bad_param(name, std::string("'") + name + "' must be a string");
-  return it->get<std::string>();
-}
-
-json object_body(const std::string& text) {
-  auto body = text.empty() ? json::object() : api::parse_body(text);
-  if (!body.is_object())
-    throw api::api_error(400, "invalid_request",
-                         "the body must be a JSON object");
-  return body;
-}
-
 storage::session require_session(store_context& db, const principal& who,
                                  const std::string& id) {
   auto s = db.sessions.find(who.user_id, id);
@@ -41,20 +22,6 @@ storage::session require_session(store_context& db, const principal& who,
     throw api::api_error(404, "session_not_found",
                          "no session with id '" + id + "'");
   return *s;
-}
-
-int page_limit(const http::request& req) {
-  auto it = req.query.find("limit");
-  if (it == req.query.end())
-    return default_page;
-  try {
-    size_t used = 0;
-    int n = std::stoi(it->second, &used);
-    if (used == it->second.size() && n >= 1 && n <= max_page)
-      return n;
-  } catch (const std::exception&) {
-  }
-  throw api::bad_param("limit", "'limit' must be an integer from 1 to 100");
 }
 
 /// History of `s` as chat messages (system prompt first), then `content`.
@@ -102,10 +69,8 @@ void create_session(api_call& call, store_context& db) {
 
 void list_sessions(api_call& call, store_context& db) {
   int limit = page_limit(call.req);
-  std::optional<std::string> before;
-  if (auto it = call.req.query.find("before"); it != call.req.query.end())
-    before = it->second;
-  auto page = db.sessions.list(call.who.user_id, limit, before);
+  auto page = db.sessions.list(call.who.user_id, limit,
+                               query_param(call.req, "before"));
   json data = json::array();
   for (const auto& s : page.items)
     data.push_back(session_json(s));

@@ -72,7 +72,9 @@ void chatd_process::start() {
                                    "--listen",
                                    "127.0.0.1:0",
                                    "--log-level",
-                                   "debug"};
+                                   "debug",
+                                   "--model.path",
+                                   CHAT_TINY_MODEL_DIR};
   argv.insert(argv.end(), flags_.begin(), flags_.end());
   process_.emplace(spawn_logged(argv, dir_.path / "chatd.log"));
   REQUIRE(eventually([&] {

@@ -84,7 +84,8 @@ TEST_CASE("without workers chatd is alive but not ready; a worker started "
 
   auto worker = chat::testing::spawn_logged(
     {CHAT_BINARY_DIR "/tools/chat-worker", "--connect",
-     chatd.worker_address(), "--name", "by-hand"},
+     chatd.worker_address(), "--name", "by-hand", "--model",
+     CHAT_TINY_MODEL_DIR},
     chatd.data_dir() / "worker.log");
   REQUIRE(eventually([&] { return ready(chatd); }));
   CHECK(chatd.log().find("name=by-hand") != std::string::npos);

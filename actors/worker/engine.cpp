@@ -1,0 +1,503 @@
+#include "actors/worker/engine.hpp"
+
+#include "actors/protocol/errc.hpp"
+#include "actors/worker/request_checks.hpp"
+#include "actors/worker/throughput_meter.hpp"
+#include "log/log.hpp"
+#include "model/checkpoint.hpp"
+#include "model/device.hpp"
+#include "model/gpt.hpp"
+#include "model/kv_cache.hpp"
+#include "model/sampler.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+// Shapes: B rows of a decode step, P prompt tokens, n tokens of a prefill
+// chunk, V vocabulary.
+
+namespace chat::worker {
+
+namespace {
+
+namespace fs = std::filesystem;
+using clock_type = throughput_meter::clock;
+
+std::string read_model_id(const fs::path& dir) {
+  const auto meta = model::read_checkpoint_meta(dir);
+  if (auto id = meta.find("id");
+      id != meta.end() && id->is_string() && !id->get<std::string>().empty())
+    return id->get<std::string>();
+  return fs::canonical(dir).filename().string();
+}
+
+void check_options(const engine_options& o) {
+  if (o.model_dir.empty())
+    throw std::runtime_error("engine: no model directory; pass a checkpoint "
+                             "directory (config.json, model.pt, meta.json)");
+  if (!fs::is_directory(o.model_dir))
+    throw std::runtime_error("engine: model '" + o.model_dir
+                             + "' is not a directory; pass a checkpoint "
+                               "directory");
+  if (o.max_batch < 1 || o.max_queue < 1 || o.prefill_chunk < 1)
+    throw std::runtime_error(
+      "engine: max_batch " + std::to_string(o.max_batch) + ", max_queue "
+      + std::to_string(o.max_queue) + ", prefill_chunk "
+      + std::to_string(o.prefill_chunk) + ": each must be >= 1");
+}
+
+double milliseconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t)
+    .count();
+}
+
+/// A request that waits for a cache slot.
+struct waiting_sequence {
+  generate_request request;
+  sequence_observer observer;
+};
+
+/// A sequence that holds a cache slot; touched by the engine thread only.
+struct running_sequence {
+  running_sequence(waiting_sequence&& w, std::int64_t cache_slot,
+                   at::Tensor prompt_ids)
+    : request(std::move(w.request)),
+      observer(std::move(w.observer)),
+      sampler(model::sampling_params{request.sampling.temperature,
+                                     request.sampling.top_k,
+                                     request.sampling.top_p,
+                                     request.sampling.seed}),
+      greedy(request.sampling.temperature == 0.0f
+             || request.sampling.top_k == 1),
+      prompt(std::move(prompt_ids)),
+      slot(cache_slot) {
+  }
+
+  /// The prompt is in the cache and a sampled token waits to be fed.
+  bool decoding() const {
+    return finish == nullptr && prefilled == prompt.size(0);
+  }
+
+  generate_request request;
+  sequence_observer observer;
+  model::sampler sampler;
+  bool greedy;
+  at::Tensor prompt;  // (P) int64 on the model's device
+  std::int64_t slot;
+  std::int64_t prefilled = 0;   // prompt tokens already in the cache
+  std::int64_t next_token = 0;  // sampled and sent, fed by the next step
+  std::int32_t generated = 0;   // tokens sent
+  const char* finish = nullptr; // finish_reason once it is done
+};
+
+} // namespace
+
+// -- state --
+
+struct engine::impl {
+  explicit impl(const engine_options& o);
+
+  void run();
+  void start(waiting_sequence&& w);
+  void step();
+  std::int64_t prefill(std::int64_t& emitted);
+  std::int64_t decode(std::int64_t& emitted);
+  void sample(const at::Tensor& logits,
+              const std::vector<running_sequence*>& rows);
+  void accept(running_sequence& s, std::int64_t token, std::int64_t& emitted);
+  void retire_finished();
+  void fail_running(const caf::error& why);
+  void publish_running();
+  void publish(clock_type::time_point begin, std::int64_t batch,
+               std::int64_t emitted);
+  void shut_down();
+
+  engine_options options;
+  model::device_choice where;
+  model::gpt model;
+  std::string model_id;
+  std::string device_name;
+  std::int64_t context;
+  std::int64_t vocab;
+  model::kv_cache cache;
+
+  // Engine thread only; buffers are members so a step allocates nothing of
+  // its own beyond tensors.
+  std::vector<running_sequence> running;  // in admission order
+  std::vector<running_sequence> retired;  // ended, being reported
+  std::vector<running_sequence*> rows;
+  std::vector<std::int64_t> row_slots;
+  std::vector<std::int64_t> sampled;
+  at::Tensor step_ids;  // (max_batch, 1) int64 on the CPU
+
+  // Shared with submit/cancel/status, under `mutex`.
+  mutable std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<waiting_sequence> waiting;
+  std::vector<std::uint64_t> cancels;
+  bool stopping = false;
+  std::int32_t running_count = 0;
+  std::int32_t peak_batch = 0;
+  std::int64_t tokens_generated = 0;
+  throughput_meter meter;
+
+  std::thread thread;
+};
+
+engine::impl::impl(const engine_options& o)
+  : options((check_options(o), o)),
+    where(model::choose_device(o.device, "auto")),
+    model(model::load_gpt(o.model_dir, where)),
+    model_id(read_model_id(o.model_dir)),
+    device_name(where.device.str()),
+    context(model->config().context),
+    vocab(model->config().vocab_size),
+    cache(model->config(), o.max_batch, where.device, where.dtype),
+    step_ids(torch::zeros({o.max_batch, 1}, torch::kLong)) {
+  retired.reserve(o.max_batch);
+  rows.reserve(o.max_batch);
+  row_slots.reserve(o.max_batch);
+  sampled.reserve(o.max_batch);
+  running.reserve(o.max_batch);
+}
+
+// -- the loop --
+
+void engine::impl::run() {
+  c10::InferenceMode inference;
+  log::info("engine", "thread started")
+    .kv("intra_op_threads", at::get_num_threads());
+  std::vector<std::uint64_t> cancelled;
+  std::vector<waiting_sequence> admitted;
+  std::vector<waiting_sequence> dropped;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      wake.wait(lock, [this] {
+        return stopping || !running.empty() || !waiting.empty()
+               || !cancels.empty();
+      });
+      if (stopping)
+        break;
+      cancelled.swap(cancels);
+      auto is_cancelled = [&cancelled](const waiting_sequence& w) {
+        return std::find(cancelled.begin(), cancelled.end(), w.request.id)
+               != cancelled.end();
+      };
+      for (auto i = waiting.begin(); i != waiting.end();) {
+        if (is_cancelled(*i)) {
+          dropped.push_back(std::move(*i));
+          i = waiting.erase(i);
+        } else {
+          ++i;
+        }
+      }
+      while (running.size() + admitted.size()
+               < static_cast<size_t>(options.max_batch)
+             && !waiting.empty()) {
+        admitted.push_back(std::move(waiting.front()));
+        waiting.pop_front();
+      }
+      running_count = static_cast<std::int32_t>(running.size()
+                                                + admitted.size());
+    }
+    for (auto& w : dropped)
+      w.observer.on_end(generation_result{
+        w.request.id, static_cast<std::int32_t>(w.request.prompt.size()), 0,
+        "cancelled", model_id});
+    for (auto& w : admitted)
+      start(std::move(w));
+    for (auto& s : running)
+      if (std::find(cancelled.begin(), cancelled.end(), s.request.id)
+          != cancelled.end())
+        s.finish = "cancelled";
+    retire_finished();
+    if (!running.empty())
+      step();
+    cancelled.clear();
+    admitted.clear();
+    dropped.clear();
+  }
+  shut_down();
+}
+
+void engine::impl::start(waiting_sequence&& w) {
+  auto& prompt = w.request.prompt;
+  auto ids = torch::from_blob(prompt.data(),
+                              {static_cast<std::int64_t>(prompt.size())},
+                              torch::kInt)
+               .to(where.device, torch::kLong);  // (P), a copy
+  running.emplace_back(std::move(w), cache.acquire(), std::move(ids));
+}
+
+void engine::impl::step() {
+  const auto begin = clock_type::now();
+  std::int64_t emitted = 0;
+  try {
+    const auto prefilled = prefill(emitted);
+    const auto batch = decode(emitted);
+    if (log::enabled(log::level::debug))
+      log::debug("engine", "step")
+        .kv("batch", batch)
+        .kv("prefill", prefilled)
+        .kv("ms", milliseconds_since(begin));
+    publish(begin, batch, emitted);
+  } catch (const std::exception& e) {
+    log::error("engine", "step failed; failing its sequences")
+      .kv("running", running.size())
+      .kv("what", e.what());
+    fail_running(make_error(errc::engine_failure,
+                            std::string("the engine failed: ") + e.what()));
+  }
+  retire_finished();
+}
+
+std::int64_t engine::impl::prefill(std::int64_t& emitted) {
+  std::int64_t budget = options.prefill_chunk;
+  for (auto& s : running) {
+    const auto P = s.prompt.size(0);
+    if (budget == 0)
+      break;
+    if (s.finish != nullptr || s.prefilled == P)
+      continue;
+    const auto n = std::min(P - s.prefilled, budget);
+    auto chunk = s.prompt.narrow(0, s.prefilled, n).view({1, n});  // (1, n)
+    auto logits = model->forward_cached(chunk, cache, {s.slot},
+                                        model::logits_for::last);  // (1, 1, V)
+    s.prefilled += n;
+    budget -= n;
+    if (s.prefilled == P) {
+      rows.assign(1, &s);
+      sample(logits.view({1, vocab}), rows);
+      accept(s, sampled[0], emitted);
+    }
+  }
+  return options.prefill_chunk - budget;
+}
+
+std::int64_t engine::impl::decode(std::int64_t& emitted) {
+  rows.clear();
+  for (auto& s : running)
+    if (s.decoding())
+      rows.push_back(&s);
+  if (rows.empty())
+    return 0;
+  // Rows in slot order: consecutive slots let attention read the cache as a
+  // view instead of gathering it.
+  std::sort(rows.begin(), rows.end(),
+            [](const running_sequence* a, const running_sequence* b) {
+              return a->slot < b->slot;
+            });
+  const auto B = static_cast<std::int64_t>(rows.size());
+  auto* ids = step_ids.data_ptr<std::int64_t>();
+  row_slots.clear();
+  for (std::int64_t b = 0; b < B; ++b) {
+    ids[b] = rows[b]->next_token;
+    row_slots.push_back(rows[b]->slot);
+  }
+  auto input = step_ids.narrow(0, 0, B).to(where.device);  // (B, 1)
+  auto logits = model->forward_cached(input, cache, row_slots,
+                                      model::logits_for::last);  // (B, 1, V)
+  sample(logits.view({B, vocab}), rows);
+  for (std::int64_t b = 0; b < B; ++b)
+    accept(*rows[b], sampled[b], emitted);
+  return B;
+}
+
+void engine::impl::sample(const at::Tensor& logits,
+                          const std::vector<running_sequence*>& rows_of) {
+  // One argmax and one device-to-host copy serve every greedy row; the
+  // others draw from their own seeded generator.
+  auto best = logits.argmax(-1).to(torch::kCPU);  // (B)
+  const auto* best_ids = best.data_ptr<std::int64_t>();
+  at::Tensor host;
+  sampled.resize(rows_of.size());
+  for (size_t b = 0; b < rows_of.size(); ++b) {
+    if (rows_of[b]->greedy) {
+      sampled[b] = best_ids[b];
+      continue;
+    }
+    if (!host.defined())
+      host = logits.to(torch::kCPU, torch::kFloat);  // (B, V)
+    sampled[b] = rows_of[b]->sampler.sample(host[static_cast<std::int64_t>(b)]);
+  }
+}
+
+void engine::impl::accept(running_sequence& s, std::int64_t token,
+                          std::int64_t& emitted) {
+  const auto& stops = s.request.stop_tokens;
+  if (std::find(stops.begin(), stops.end(), token) != stops.end()) {
+    s.finish = "stop";
+    return;
+  }
+  ++s.generated;
+  ++emitted;
+  s.observer.on_tokens({static_cast<std::int32_t>(token)});
+  // The last sampled token is never fed, so a full cache still yields one.
+  if (s.generated >= s.request.sampling.max_tokens
+      || cache.length(s.slot) >= context)
+    s.finish = "length";
+  else
+    s.next_token = token;
+}
+
+void engine::impl::retire_finished() {
+  auto done = std::stable_partition(
+    running.begin(), running.end(),
+    [](const running_sequence& s) { return s.finish == nullptr; });
+  if (done == running.end())
+    return;
+  retired.assign(std::make_move_iterator(done),
+                 std::make_move_iterator(running.end()));
+  running.erase(done, running.end());
+  for (auto& s : retired)
+    cache.release(s.slot);
+  publish_running();
+  // Ended after the count dropped, so an observer sees it current.
+  for (auto& s : retired)
+    s.observer.on_end(generation_result{
+      s.request.id, static_cast<std::int32_t>(s.prompt.size(0)), s.generated,
+      s.finish, model_id});
+  retired.clear();
+}
+
+void engine::impl::fail_running(const caf::error& why) {
+  retired.swap(running);
+  for (auto& s : retired)
+    cache.release(s.slot);
+  publish_running();
+  for (auto& s : retired)
+    s.observer.on_end(why);
+  retired.clear();
+}
+
+void engine::impl::publish_running() {
+  std::lock_guard<std::mutex> lock(mutex);
+  running_count = static_cast<std::int32_t>(running.size());
+}
+
+void engine::impl::publish(clock_type::time_point begin, std::int64_t batch,
+                           std::int64_t emitted) {
+  bool new_peak = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    tokens_generated += emitted;
+    meter.record(begin, emitted);
+    if (batch > peak_batch) {
+      peak_batch = static_cast<std::int32_t>(batch);
+      new_peak = true;
+    }
+  }
+  if (new_peak)
+    log::info("engine", "batch").kv("size", batch).kv("model", model_id);
+}
+
+void engine::impl::shut_down() {
+  const auto why = make_error(errc::engine_failure,
+                              "the worker is shutting down; retry on another "
+                              "worker");
+  fail_running(why);
+  std::deque<waiting_sequence> left;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    left.swap(waiting);
+  }
+  for (auto& w : left)
+    w.observer.on_end(why);
+}
+
+// -- engine --
+
+engine::engine(const engine_options& options)
+  : impl_(std::make_unique<impl>(options)) {
+  log::info("engine", "model loaded")
+    .kv("model", impl_->model_id)
+    .kv("device", impl_->device_name)
+    .kv("precision", model::precision_name(impl_->where.dtype))
+    .kv("context", impl_->context)
+    .kv("max_batch", options.max_batch);
+  impl_->thread = std::thread([state = impl_.get()] { state->run(); });
+}
+
+engine::~engine() {
+  stop();
+}
+
+caf::error engine::submit(generate_request request,
+                          sequence_observer observer) {
+  if (auto err = check_request(request, impl_->vocab, impl_->context))
+    return err;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->stopping)
+      return make_error(errc::engine_failure,
+                        "the worker is shutting down; retry on another "
+                        "worker");
+    if (impl_->waiting.size() >= static_cast<size_t>(impl_->options.max_queue))
+      return make_error(errc::queue_full,
+                        "request " + std::to_string(request.id) + ": all "
+                          + std::to_string(impl_->options.max_queue)
+                          + " queue places are taken; retry later");
+    impl_->waiting.push_back({std::move(request), std::move(observer)});
+  }
+  impl_->wake.notify_one();
+  return {};
+}
+
+void engine::cancel(std::uint64_t id) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->cancels.push_back(id);
+  }
+  impl_->wake.notify_one();
+}
+
+worker_status engine::status() const {
+  worker_status s;
+  s.model_id = impl_->model_id;
+  s.device = impl_->device_name;
+  s.max_batch = impl_->options.max_batch;
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  s.running = impl_->running_count;
+  s.queued = static_cast<std::int32_t>(impl_->waiting.size());
+  s.peak_batch = impl_->peak_batch;
+  s.tokens_per_sec = impl_->meter.tokens_per_sec(clock_type::now());
+  s.tokens_generated = impl_->tokens_generated;
+  return s;
+}
+
+void engine::stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->wake.notify_all();
+  if (impl_->thread.joinable())
+    impl_->thread.join();
+}
+
+const std::string& engine::model_id() const {
+  return impl_->model_id;
+}
+
+const std::string& engine::device_name() const {
+  return impl_->device_name;
+}
+
+std::int64_t engine::context() const {
+  return impl_->context;
+}
+
+std::int64_t engine::vocab_size() const {
+  return impl_->vocab;
+}
+
+} // namespace chat::worker

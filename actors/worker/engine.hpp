@@ -1,0 +1,94 @@
+#pragma once
+// The worker's inference engine: one model, its preallocated KV cache and a
+// dedicated thread that runs continuous batching (DESIGN.md, "Inside
+// chat-worker"). No LibTorch in this header: CAF-only code includes it.
+
+#include "actors/protocol/inference_types.hpp"
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace chat::worker {
+
+/// How an engine is built.
+struct engine_options {
+  /// Checkpoint directory (config.json, model.pt, meta.json).
+  std::string model_dir;
+  /// "cpu", "cuda", "cuda:N" or "auto" (CUDA when present).
+  std::string device = "cpu";
+  /// Most sequences in one decode step; also the KV-cache slots.
+  int max_batch = 16;
+  /// Most sequences waiting for a slot; more are refused with queue_full.
+  int max_queue = 64;
+  /// Most prompt tokens prefilled per step, so a long prompt is spread over
+  /// several steps instead of stalling the running streams.
+  int prefill_chunk = 128;
+};
+
+/// Where the engine reports one sequence's progress. Both run on the engine
+/// thread, with no engine lock held: they must not block.
+struct sequence_observer {
+  /// The tokens one step produced for this sequence (never empty).
+  std::function<void(std::vector<std::int32_t> tokens)> on_tokens;
+  /// Called exactly once: how the sequence ended, or why it failed.
+  std::function<void(caf::expected<generation_result> end)> on_end;
+};
+
+/// Serves generate requests of many callers at once. New sequences join
+/// between decode steps (prefill into their own cache slot, chunked), then
+/// one batched forward produces the next token of every running sequence.
+///
+/// max_tokens is clamped to the context: a sequence whose cache fills up
+/// ends with finish_reason "length". A prompt must leave room for at least
+/// one new token (shorter than the context).
+class engine {
+public:
+  /// Loads the checkpoint onto the device and starts the engine thread;
+  /// throws std::runtime_error saying what is wrong with the checkpoint or
+  /// device.
+  explicit engine(const engine_options& options);
+
+  /// Stops the thread; see stop().
+  ~engine();
+
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Queues a sequence. Returns an error (and never calls the observer)
+  /// when the request is invalid (errc::invalid_request,
+  /// errc::prompt_too_long) or the queue is full (errc::queue_full).
+  /// Thread-safe.
+  caf::error submit(generate_request request, sequence_observer observer);
+
+  /// Ends the sequence `id` with finish_reason "cancelled" before the next
+  /// step; unknown or finished ids are ignored. Thread-safe.
+  void cancel(std::uint64_t id);
+
+  /// Load and throughput now. Thread-safe.
+  worker_status status() const;
+
+  /// Finishes the current step, fails every waiting and running sequence
+  /// with errc::engine_failure and joins the thread. Idempotent.
+  void stop();
+
+  /// meta.json's "id", or the checkpoint directory's name.
+  const std::string& model_id() const;
+  /// The device the model runs on ("cpu", "cuda:0").
+  const std::string& device_name() const;
+  /// Longest sequence (prompt + generated) the model takes.
+  std::int64_t context() const;
+  /// Token ids are in [0, vocab_size).
+  std::int64_t vocab_size() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace chat::worker
