@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace chat::http {
@@ -24,5 +25,22 @@ client_response fetch(const std::string& host, std::uint16_t port,
                       const header_map& headers = {},
                       std::chrono::milliseconds timeout
                       = std::chrono::seconds(30));
+
+/// Receives a streamed response: the status and headers once, then the
+/// body as it arrives (de-chunked). `on_data` returns false to stop early.
+struct stream_handlers {
+  std::function<void(int status, const header_map& headers)> on_headers;
+  std::function<bool(const std::string& data)> on_data;
+};
+
+/// One request whose response body is delivered piece by piece.
+/// `idle_timeout` bounds the wait for each piece.
+/// @throws std::runtime_error as fetch() does.
+void fetch_stream(const std::string& host, std::uint16_t port,
+                  const std::string& method, const std::string& target,
+                  const std::string& body, const header_map& headers,
+                  const stream_handlers& handlers,
+                  std::chrono::milliseconds idle_timeout
+                  = std::chrono::seconds(60));
 
 } // namespace chat::http

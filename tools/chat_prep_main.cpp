@@ -10,6 +10,15 @@
 //                  [--val-fraction F] [--context N]
 //   chat-prep gen-chat --seed S --count N --out FILE.jsonl
 //                      [--addition-fraction F] [--eval-out FILE.jsonl]
+//   chat-prep eval-prompts --tokenizer MODEL --input EVAL.jsonl
+//                          --out PROMPTS.jsonl
+//   chat-prep eval-score --tokenizer MODEL --input EVAL.jsonl
+//                        --outputs OUT.jsonl
+//
+// The evaluation is a pipeline across the process split: eval-prompts
+// turns each conversation (all messages but the last, an assistant reply)
+// into prompt ids, chat-generate completes them, eval-score decodes the
+// completions and compares them with the expected replies.
 //
 // On success prints one JSON summary line on stdout. Exit codes: 0 done,
 // 1 failed (the reason on stderr), 2 bad usage.
@@ -27,6 +36,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -84,6 +94,24 @@ const std::vector<command_spec>& commands() {
        "  writes one question per held-out pair with its expected answer.",
        {"--seed", "--count", "--out"},
        {"--addition-fraction", "--eval-out"}},
+      {"eval-prompts",
+       "chat-prep eval-prompts --tokenizer MODEL --input EVAL.jsonl "
+       "--out PROMPTS.jsonl\n"
+       "  For each conversation of EVAL.jsonl, whose last message is the\n"
+       "  expected assistant reply, writes {\"id\": line index,\n"
+       "  \"prompt_ids\": [...]}: the messages before it in the chat\n"
+       "  template, ending with the generation prompt (chat-generate's input).",
+       {"--tokenizer", "--input", "--out"},
+       {}},
+      {"eval-score",
+       "chat-prep eval-score --tokenizer MODEL --input EVAL.jsonl "
+       "--outputs OUT.jsonl\n"
+       "  Decodes chat-generate's {\"id\", \"output_ids\"} lines and counts\n"
+       "  the replies equal to the expected ones (surrounding whitespace\n"
+       "  ignored); prints {\"correct\", \"total\", \"accuracy\"} and a few\n"
+       "  failures on stderr.",
+       {"--tokenizer", "--input", "--outputs"},
+       {}},
   };
   return all;
 }
@@ -238,6 +266,104 @@ void gen_chat(const options& parsed) {
   std::cout << summary.dump() << std::endl;
 }
 
+/// One evaluation case: the conversation up to the reply, and the reply.
+struct eval_case {
+  std::vector<chat_message> prompt;
+  std::string expected;
+};
+
+std::vector<eval_case> read_eval_cases(const std::string& path) {
+  std::vector<eval_case> cases;
+  read_chat_jsonl_file(path, [&](std::vector<chat_message>&& messages) {
+    if (messages.back().role != chat_role::assistant)
+      throw std::runtime_error(
+          "'" + path + "': conversation " + std::to_string(cases.size() + 1) +
+          " does not end with the expected assistant reply");
+    std::string expected = std::move(messages.back().content);
+    messages.pop_back();
+    cases.push_back({std::move(messages), std::move(expected)});
+  });
+  return cases;
+}
+
+void eval_prompts(const options& parsed) {
+  auto tokenizer = sentencepiece_tokenizer::load(value(parsed, "--tokenizer"));
+  const auto cases = read_eval_cases(value(parsed, "--input"));
+  std::string out;
+  for (size_t id = 0; id < cases.size(); ++id) {
+    auto encoded = encode_conversation(tokenizer, cases[id].prompt, true);
+    out += nlohmann::json{{"id", id}, {"prompt_ids", encoded.tokens}}.dump() +
+           "\n";
+  }
+  write_file_atomically(value(parsed, "--out"), out);
+  std::cout << nlohmann::json{{"prompts", cases.size()}}.dump() << std::endl;
+}
+
+std::string trimmed(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t\n");
+  if (first == std::string::npos)
+    return "";
+  return text.substr(first, text.find_last_not_of(" \t\n") - first + 1);
+}
+
+/// output_ids by id from chat-generate's output.
+std::map<size_t, std::vector<int32_t>> read_outputs(const std::string& path) {
+  std::map<size_t, std::vector<int32_t>> outputs;
+  std::istringstream lines(read_file(path));
+  std::string line;
+  for (size_t number = 1; std::getline(lines, line); ++number) {
+    if (line.empty())
+      continue;
+    try {
+      const auto j = nlohmann::json::parse(line);
+      outputs[j.at("id").get<size_t>()] =
+          j.at("output_ids").get<std::vector<int32_t>>();
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error("'" + path + "':" + std::to_string(number) +
+                               ": expected {\"id\": index, \"output_ids\": "
+                               "[int, ...]}: " +
+                               e.what());
+    }
+  }
+  return outputs;
+}
+
+void eval_score(const options& parsed) {
+  constexpr size_t failures_shown = 8;
+  auto tokenizer = sentencepiece_tokenizer::load(value(parsed, "--tokenizer"));
+  const auto cases = read_eval_cases(value(parsed, "--input"));
+  const auto outputs = read_outputs(value(parsed, "--outputs"));
+  size_t correct = 0;
+  std::vector<std::vector<std::string>> failures;
+  for (size_t id = 0; id < cases.size(); ++id) {
+    auto output = outputs.find(id);
+    if (output == outputs.end())
+      throw std::runtime_error("'" + value(parsed, "--outputs") +
+                               "' has no output for id " + std::to_string(id));
+    const auto reply = trimmed(tokenizer.decode(output->second));
+    if (reply == trimmed(cases[id].expected))
+      ++correct;
+    else if (failures.size() < failures_shown)
+      failures.push_back({cases[id].prompt.empty()
+                              ? std::string()
+                              : cases[id].prompt.back().content,
+                          cases[id].expected, reply});
+  }
+  if (!failures.empty()) {
+    std::cerr << "first failures (prompt | expected | got):\n";
+    for (const auto& failure : failures)
+      std::cerr << "  " << failure[0] << " | " << failure[1] << " | "
+                << failure[2] << "\n";
+  }
+  const double accuracy =
+      cases.empty() ? 0.0 : double(correct) / double(cases.size());
+  std::cout << nlohmann::json{{"correct", correct},
+                              {"total", cases.size()},
+                              {"accuracy", accuracy}}
+                   .dump()
+            << std::endl;
+}
+
 void run(const command_spec& command, const options& parsed) {
   const std::string name = command.name;
   if (name == "train-tokenizer")
@@ -246,8 +372,12 @@ void run(const command_spec& command, const options& parsed) {
     text(parsed);
   else if (name == "chat")
     chat_data(parsed);
-  else
+  else if (name == "gen-chat")
     gen_chat(parsed);
+  else if (name == "eval-prompts")
+    eval_prompts(parsed);
+  else
+    eval_score(parsed);
 }
 
 } // namespace

@@ -1,8 +1,11 @@
-// chat-worker: one inference worker. Connects to chatd through CAF's
-// middleman, joins the pool and serves until chatd goes away or it gets
-// SIGINT/SIGTERM.
+// chat-worker: one inference worker. Loads a checkpoint, starts the engine,
+// then connects to chatd through CAF's middleman, joins the pool and serves
+// inference_actor until chatd goes away or it gets SIGINT/SIGTERM.
 
 #include "actors/protocol/registrar.hpp"
+#include "actors/protocol/type_ids.hpp"
+#include "actors/worker/engine.hpp"
+#include "actors/worker/worker_actor.hpp"
 #include "config/config_loader.hpp"
 #include "log/log.hpp"
 #include "tools/process_signals.hpp"
@@ -10,11 +13,38 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <csignal>
 #include <iostream>
-#include <thread>
+#include <memory>
+#include <ucontext.h>
 #include <unistd.h>
 
 namespace {
+
+// OpenBLAS (under LibTorch) starts its thread pool in a library constructor,
+// before main blocks SIGINT/SIGTERM, so such a signal may be delivered to a
+// BLAS thread, whose default action kills the process before the sigwait
+// thread of on_shutdown_signal sees it. This handler only ever runs on such
+// threads: it blocks the signals there for good (the kernel restores the
+// mask from the context on return) and raises the signal again for the
+// process, which now only the sigwait thread accepts.
+void redirect_to_sigwait(int sig, siginfo_t*, void* context) {
+  auto* interrupted = static_cast<ucontext_t*>(context);
+  sigaddset(&interrupted->uc_sigmask, SIGINT);
+  sigaddset(&interrupted->uc_sigmask, SIGTERM);
+  ::kill(::getpid(), sig);
+}
+
+void keep_shutdown_signals_off_library_threads() {
+  struct sigaction action = {};
+  action.sa_sigaction = redirect_to_sigwait;
+  action.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  sigaddset(&action.sa_mask, SIGINT);
+  sigaddset(&action.sa_mask, SIGTERM);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
 
 std::string host_name() {
   char buf[256] = {};
@@ -22,19 +52,29 @@ std::string host_name() {
   return buf;
 }
 
-/// The worker's actor: joins the pool and lives as long as the pool does.
-caf::behavior worker(caf::event_based_actor* self, chat::registrar_actor pool,
-                     chat::worker_info info) {
+/// The worker's membership in the pool: joins with the serving actor's
+/// handle and quits when chatd or the serving actor goes away.
+caf::behavior membership(caf::event_based_actor* self,
+                         chat::registrar_actor pool, chat::worker_info info,
+                         chat::inference_actor serving) {
   self->monitor(pool);
-  self->set_down_handler([self](caf::down_msg&) {
-    chat::log::warn("worker", "chatd went away; exiting");
+  self->monitor(serving);
+  self->set_down_handler([self, pool](caf::down_msg& msg) {
+    if (msg.source == pool.address())
+      chat::log::warn("worker", "chatd went away; exiting");
+    else
+      chat::log::error("worker", "the serving actor stopped; exiting")
+        .kv("reason", self->system().render(msg.reason));
     self->quit(caf::exit_reason::normal);
   });
   self->request(pool, std::chrono::seconds(10), chat::atom::join::value, info,
-                caf::actor_cast<caf::actor>(self))
+                caf::actor_cast<caf::actor>(serving))
     .then(
-      [](const std::string& id) {
-        chat::log::info("worker", "joined the pool").kv("worker", id);
+      [info](const std::string& id) {
+        chat::log::info("worker", "joined the pool")
+          .kv("worker", id)
+          .kv("model", info.model_id)
+          .kv("device", info.device);
       },
       [self](caf::error& err) {
         chat::log::error("worker", "join failed")
@@ -46,9 +86,39 @@ caf::behavior worker(caf::event_based_actor* self, chat::registrar_actor pool,
   };
 }
 
+std::unique_ptr<chat::worker::engine> start_engine(const chat::config& cfg) {
+  chat::worker::engine_options options;
+  options.model_dir = cfg.worker.model;
+  options.device = cfg.worker.device;
+  options.max_batch = cfg.worker.max_batch;
+  options.max_queue = cfg.worker.max_queue;
+  try {
+    return std::make_unique<chat::worker::engine>(options);
+  } catch (const std::exception& e) {
+    chat::log::error("worker", "cannot serve the model")
+      .kv("model", cfg.worker.model)
+      .kv("device", cfg.worker.device)
+      .kv("reason", e.what());
+    return nullptr;
+  }
+}
+
 int run(const chat::config& cfg) {
   chat::log::set_level(cfg.log.level);
-  auto [host, port] = chat::parse_host_port("worker.connect", cfg.worker.connect);
+  auto [host, port] = chat::parse_host_port("worker.connect",
+                                            cfg.worker.connect);
+  if (cfg.worker.model.empty()) {
+    chat::log::error("worker", "no model; pass --model DIR, a checkpoint "
+                               "directory (config.json, model.pt, "
+                               "meta.json)");
+    return 1;
+  }
+  // The model loads before joining, so chatd never routes to a worker that
+  // cannot serve yet.
+  auto engine = start_engine(cfg);
+  if (!engine)
+    return 1;
+
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", 1);
   sys_cfg.set("logger.console", caf::atom("none"));
@@ -67,19 +137,23 @@ int run(const chat::config& cfg) {
   chat::worker_info info;
   info.host = host_name();
   info.pid = static_cast<int32_t>(::getpid());
-  info.device = cfg.worker.device;
+  info.device = engine->device_name();
+  info.model_id = engine->model_id();
   info.name = cfg.worker.name.empty()
                 ? info.host + "-" + std::to_string(info.pid)
                 : cfg.worker.name;
-  // Until the engine lands the worker serves no weights but can take work;
-  // the id names that.
-  info.model_id = "none";
-  auto self_actor = system.spawn(worker, *pool, info);
-  chat::on_shutdown_signal([self_actor](int) {
-    caf::anon_send_exit(self_actor, caf::exit_reason::user_shutdown);
+  chat::inference_actor serving = system.spawn(chat::worker::serve_inference,
+                                               engine.get());
+  auto member = system.spawn(membership, *pool, info, serving);
+  chat::on_shutdown_signal([member](int) {
+    caf::anon_send_exit(member, caf::exit_reason::user_shutdown);
   });
   caf::scoped_actor waiter{system};
-  waiter->wait_for(self_actor);
+  waiter->wait_for(member);
+  caf::anon_send_exit(serving, caf::exit_reason::user_shutdown);
+  waiter->wait_for(serving);
+  engine->stop();
+  chat::log::info("worker", "stopped");
   return 0;
 }
 
@@ -87,11 +161,12 @@ int run(const chat::config& cfg) {
 
 int main(int argc, char** argv) {
   chat::block_shutdown_signals();
+  keep_shutdown_signals_off_library_threads();
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      std::cout << "Usage: chat-worker --connect HOST:PORT [--device cpu] "
-                   "[--name NAME] [flags]\n\n"
+      std::cout << "Usage: chat-worker --connect HOST:PORT --model DIR "
+                   "[--device cpu|cuda|auto] [--name NAME] [flags]\n\n"
                 << chat::config_help();
       return 0;
     }

@@ -1,0 +1,213 @@
+#include "tools/chatctl/cli.hpp"
+
+#include <cctype>
+#include <iostream>
+#include <optional>
+
+namespace chat::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+/// Percent-encodes one path segment.
+std::string segment(const std::string& text) {
+  static const char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : text) {
+    if (std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.')
+      out += static_cast<char>(ch);
+    else
+      out += '%', out += hex[ch >> 4], out += hex[ch & 15];
+  }
+  return out;
+}
+
+/// Prints `data` (a list's items) as a table of `fields`, or JSON.
+void show_list(const command_line& cl, const json& answer,
+               const std::vector<std::string>& fields) {
+  if (cl.json) {
+    std::cout << answer.dump() << "\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& item : answer.at("data")) {
+    std::vector<std::string> row;
+    for (const auto& f : fields)
+      row.push_back(cell(item.value(f, json())));
+    rows.push_back(std::move(row));
+  }
+  print_table(fields, rows);
+}
+
+void show_object(const command_line& cl, const json& answer) {
+  if (cl.json) {
+    std::cout << answer.dump() << "\n";
+    return;
+  }
+  for (auto it = answer.begin(); it != answer.end(); ++it)
+    if (!it.value().is_array() && !it.value().is_object())
+      std::cout << it.key() << ": " << cell(it.value()) << "\n";
+}
+
+const std::string& subcommand(const command_line& cl) {
+  static const std::string none;
+  return cl.words.size() > 1 ? cl.words[1] : none;
+}
+
+[[noreturn]] void unknown(const command_line& cl) {
+  throw cli_error("unknown subcommand '" + subcommand(cl) + "' for '"
+                  + cl.words[0] + "' (see chatctl " + cl.words[0]
+                  + " --help)");
+}
+
+std::optional<std::int64_t> int_flag(const command_line& cl,
+                                     const std::string& name) {
+  auto v = cl.flag(name);
+  if (v.empty())
+    return std::nullopt;
+  try {
+    std::size_t used = 0;
+    auto n = std::stoll(v, &used);
+    if (used == v.size())
+      return n;
+  } catch (const std::exception&) {
+  }
+  throw cli_error("--" + name + " must be an integer");
+}
+
+} // namespace
+
+int users_command(const command_line& cl) {
+  if (cl.help) {
+    std::cout << "chatctl users list\n"
+                 "chatctl users create NAME\n"
+                 "chatctl users delete USER_ID\n";
+    return 0;
+  }
+  api_client api(cl);
+  const auto& sub = subcommand(cl);
+  if (sub == "list" || sub.empty())
+    show_list(cl, api.call("GET", "/admin/users"), {"id", "name", "created_at"});
+  else if (sub == "create")
+    show_object(cl, api.call("POST", "/admin/users",
+                             {{"name", cl.arg(1, "NAME")}}));
+  else if (sub == "delete")
+    show_object(cl, api.call("DELETE",
+                             "/admin/users/" + segment(cl.arg(1, "USER_ID"))));
+  else
+    unknown(cl);
+  return 0;
+}
+
+int keys_command(const command_line& cl) {
+  if (cl.help) {
+    std::cout
+      << "chatctl keys list [--user USER_ID]\n"
+         "chatctl keys create --user USER_ID [--scopes chat|chat,admin]\n"
+         "                    [--name NAME] [--rpm N] [--max-streams N]\n"
+         "                    [--expires-at UNIX_SECONDS]\n"
+         "  prints the new key once; it cannot be shown again\n"
+         "chatctl keys revoke KEY_ID\n";
+    return 0;
+  }
+  api_client api(cl);
+  const auto& sub = subcommand(cl);
+  if (sub == "list" || sub.empty()) {
+    auto user = cl.flag("user");
+    show_list(cl,
+              api.call("GET", "/admin/keys"
+                                + (user.empty() ? "" : "?user_id=" + segment(user))),
+              {"id", "user_id", "name", "prefix", "scopes", "rate_limit_rpm",
+               "max_streams", "expires_at", "revoked_at"});
+  } else if (sub == "create") {
+    json body = {{"user_id", cl.flag("user")}};
+    if (cl.flag("user").empty())
+      throw cli_error("keys create needs --user USER_ID");
+    json scopes = json::array();
+    std::string list = cl.flag("scopes", "chat");
+    for (std::size_t start = 0; start <= list.size();) {
+      auto end = list.find(',', start);
+      if (end == std::string::npos)
+        end = list.size();
+      if (end > start)
+        scopes.push_back(list.substr(start, end - start));
+      start = end + 1;
+    }
+    body["scopes"] = scopes;
+    if (!cl.flag("name").empty())
+      body["name"] = cl.flag("name");
+    if (auto v = int_flag(cl, "rpm"))
+      body["rate_limit_rpm"] = *v;
+    if (auto v = int_flag(cl, "max-streams"))
+      body["max_streams"] = *v;
+    if (auto v = int_flag(cl, "expires-at"))
+      body["expires_at"] = *v;
+    auto key = api.call("POST", "/admin/keys", body);
+    if (cl.json)
+      std::cout << key.dump() << "\n";
+    else
+      std::cout << "id: " << cell(key["id"]) << "\nkey: " << cell(key["key"])
+                << "\n(store the key now: it is not shown again)\n";
+  } else if (sub == "revoke") {
+    show_object(cl, api.call("DELETE",
+                             "/admin/keys/" + segment(cl.arg(1, "KEY_ID"))));
+  } else {
+    unknown(cl);
+  }
+  return 0;
+}
+
+int sessions_command(const command_line& cl) {
+  if (cl.help) {
+    std::cout << "chatctl sessions list [--user USER_ID] [--limit N]\n"
+                 "chatctl sessions show SESSION_ID\n"
+                 "chatctl sessions export SESSION_ID   (JSONL on stdout)\n"
+                 "chatctl sessions delete SESSION_ID\n";
+    return 0;
+  }
+  api_client api(cl);
+  const auto& sub = subcommand(cl);
+  if (sub == "list" || sub.empty()) {
+    std::string query = "?limit=" + cl.flag("limit", "100");
+    if (!cl.flag("user").empty())
+      query += "&user_id=" + segment(cl.flag("user"));
+    show_list(cl, api.call("GET", "/admin/sessions" + query),
+              {"id", "user_id", "title", "message_count", "updated_at"});
+  } else if (sub == "show") {
+    auto s = api.call("GET", "/admin/sessions/"
+                               + segment(cl.arg(1, "SESSION_ID")));
+    if (cl.json) {
+      std::cout << s.dump() << "\n";
+    } else {
+      show_object(cl, s);
+      for (const auto& m : s["messages"])
+        std::cout << "\n[" << cell(m["role"]) << "] " << cell(m["content"])
+                  << "\n";
+    }
+  } else if (sub == "export") {
+    std::cout << api.call_raw("GET", "/admin/sessions/"
+                                       + segment(cl.arg(1, "SESSION_ID"))
+                                       + "/export");
+  } else if (sub == "delete") {
+    show_object(cl, api.call("DELETE", "/admin/sessions/"
+                                         + segment(cl.arg(1, "SESSION_ID"))));
+  } else {
+    unknown(cl);
+  }
+  return 0;
+}
+
+int workers_command(const command_line& cl) {
+  if (cl.help) {
+    std::cout << "chatctl workers   (status of every worker)\n";
+    return 0;
+  }
+  api_client api(cl);
+  show_list(cl, api.call("GET", "/admin/workers"),
+            {"id", "host", "device", "model_id", "running", "queued",
+             "tokens_per_sec", "status"});
+  return 0;
+}
+
+} // namespace chat::cli

@@ -1,0 +1,108 @@
+#include "tools/chatctl/cli.hpp"
+
+#include <iostream>
+#include <unistd.h>
+
+namespace chat::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+/// Splits an SSE byte stream into events and prints token text as it comes.
+class sse_printer {
+public:
+  void feed(const std::string& data) {
+    buffer_ += data;
+    for (auto end = buffer_.find("\n\n"); end != std::string::npos;
+         end = buffer_.find("\n\n")) {
+      handle(buffer_.substr(0, end));
+      buffer_.erase(0, end + 2);
+    }
+  }
+
+  const std::string& error() const {
+    return error_;
+  }
+
+private:
+  void handle(const std::string& event) {
+    std::string name, payload;
+    std::size_t start = 0;
+    while (start < event.size()) {
+      auto end = event.find('\n', start);
+      if (end == std::string::npos)
+        end = event.size();
+      auto line = event.substr(start, end - start);
+      if (line.rfind("event: ", 0) == 0)
+        name = line.substr(7);
+      else if (line.rfind("data: ", 0) == 0)
+        payload += line.substr(6);
+      start = end + 1;
+    }
+    if (payload.empty())
+      return;
+    auto j = json::parse(payload, nullptr, false);
+    if (j.is_discarded())
+      return;
+    if (name == "token")
+      std::cout << j.value("text", "") << std::flush;
+    else if (name == "error")
+      error_ = j["error"].value("message", "error");
+  }
+
+  std::string buffer_;
+  std::string error_;
+};
+
+} // namespace
+
+int chat_command(const command_line& cl) {
+  if (cl.help) {
+    std::cout << "chatctl chat [--session SESSION_ID] [--system TEXT]\n"
+                 "             [--temperature T] [--max-tokens N]\n"
+                 "  Reads one message per line from stdin and streams each "
+                 "reply.\n  The conversation is kept in a session (printed at "
+                 "the start).\n";
+    return 0;
+  }
+  api_client api(cl);
+  auto session = cl.flag("session");
+  if (session.empty()) {
+    json body = json::object();
+    if (!cl.flag("system").empty())
+      body["system_prompt"] = cl.flag("system");
+    session = api.call("POST", "/api/sessions", body)["id"].get<std::string>();
+  }
+  bool tty = ::isatty(STDIN_FILENO);
+  std::cerr << "session " << session << (tty ? " (Ctrl-D ends)" : "") << "\n";
+  json params = {{"stream", true}};
+  try {
+    if (!cl.flag("temperature").empty())
+      params["temperature"] = std::stod(cl.flag("temperature"));
+    if (!cl.flag("max-tokens").empty())
+      params["max_tokens"] = std::stoll(cl.flag("max-tokens"));
+  } catch (const std::exception&) {
+    throw cli_error("--temperature and --max-tokens must be numbers");
+  }
+  std::string line;
+  while (true) {
+    if (tty)
+      std::cout << "> " << std::flush;
+    if (!std::getline(std::cin, line))
+      break;
+    if (line.empty())
+      continue;
+    auto body = params;
+    body["content"] = line;
+    sse_printer printer;
+    api.stream("POST", "/api/sessions/" + session + "/messages", body,
+               [&](const std::string& data) { printer.feed(data); });
+    std::cout << "\n";
+    if (!printer.error().empty())
+      throw cli_error(printer.error());
+  }
+  return 0;
+}
+
+} // namespace chat::cli
