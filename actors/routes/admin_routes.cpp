@@ -204,8 +204,8 @@ void admin_export_session(api_call& call, store_context& db) {
   auto head = session_json(s);
   head["user_id"] = s.user_id;
   std::string out = head.dump() + "\n";
-  for (const auto& line :
-       session_with_messages_json(s, db.sessions.messages(s.id))["messages"])
+  auto full = session_with_messages_json(s, db.sessions.messages(s.id));
+  for (const auto& line : full["messages"])
     out += line.dump() + "\n";
   http::response r;
   r.content_type = "application/x-ndjson";

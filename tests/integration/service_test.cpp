@@ -72,7 +72,7 @@ TEST_CASE("chatd serves health, becomes ready, survives a killed worker and "
                    std::chrono::seconds(5)));
 }
 
-TEST_CASE("without workers chatd is alive but not ready; a worker started "
+TEST_CASE("without workers chatd is alive but not ready, and a worker started "
           "by hand makes it ready",
           "[integration]") {
   chatd_process chatd({"--devices", ""});
