@@ -130,6 +130,7 @@ std::shared_ptr<http::router> make_gateway_routes(const gateway_deps& deps) {
   add_openai_routes(table);
   add_session_routes(table);
   add_admin_routes(table);
+  add_dataset_routes(table);
   return routes;
 }
 

@@ -16,12 +16,13 @@ using exec_atom = caf::atom_constant<caf::atom("exec")>;
 
 } // namespace
 
-store_context::store_context(const std::string& path)
-  : db(storage::open_database(path)) {
+store_context::store_context(const std::string& dir)
+  : data_dir(dir),
+    db(storage::open_database(dir == ":memory:" ? dir : dir + "/chat.db")) {
 }
 
-caf::behavior store(caf::event_based_actor* self, std::string path) {
-  auto ctx = std::make_shared<store_context>(path);
+caf::behavior store(caf::event_based_actor* self, std::string data_dir) {
+  auto ctx = std::make_shared<store_context>(data_dir);
   self->attach_functor([ctx] {
     log::debug("store", "closing the database");
   });

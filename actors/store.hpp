@@ -2,6 +2,7 @@
 
 #include "storage/api_keys.hpp"
 #include "storage/audit_log.hpp"
+#include "storage/datasets.hpp"
 #include "storage/sessions.hpp"
 #include "storage/users.hpp"
 
@@ -16,13 +17,18 @@ namespace chat {
 
 /// The database and its repositories, owned by the store actor's thread.
 struct store_context {
-  explicit store_context(const std::string& path);
+  /// Opens `<data_dir>/chat.db` (":memory:" as data_dir: an in-memory
+  /// database, for tests).
+  explicit store_context(const std::string& data_dir);
 
+  /// Where files the database refers to live (datasets, models).
+  std::string data_dir;
   SQLite::Database db;
   storage::users_repo users{db};
   storage::api_keys_repo keys{db};
   storage::sessions_repo sessions{db};
   storage::audit_log_repo audit{db};
+  storage::datasets_repo datasets{db};
 };
 
 /// Work to run on the store's thread with the database.
@@ -40,7 +46,7 @@ namespace chat {
 /// The one writer of the SQLite database (DESIGN.md): a detached actor that
 /// runs store_tasks in arrival order. A task that throws is logged and the
 /// actor goes on; tasks answer their callers themselves.
-caf::behavior store(caf::event_based_actor* self, std::string path);
+caf::behavior store(caf::event_based_actor* self, std::string data_dir);
 
 /// Queues `task` on `store`.
 void run_in_store(const caf::actor& store,

@@ -17,6 +17,8 @@ struct server_config {
   int io_threads = 2;
   /// Largest accepted request body.
   std::uint64_t max_body_bytes = 1u << 20;
+  /// Largest dataset upload (POST /admin/datasets).
+  std::uint64_t max_upload_bytes = 64u << 20;
   /// Largest accepted request header block.
   std::uint32_t max_header_bytes = 16u << 10;
   /// A request must arrive completely within this many seconds.

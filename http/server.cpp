@@ -123,9 +123,30 @@ private:
 
   void do_read() {
     parser_.emplace();
-    parser_->body_limit(limits_.max_body_bytes);
     parser_->header_limit(limits_.max_header_bytes);
+    // Beast checks Content-Length against the limit while parsing the
+    // header, before the route is known: allow the larger one until then.
+    body_limit_ = std::max(limits_.max_body_bytes, limits_.max_upload_bytes);
+    parser_->body_limit(body_limit_);
     stream_.expires_after(std::chrono::seconds(limits_.read_timeout_s));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(
+                               &http_session::on_header, shared_from_this()));
+  }
+
+  /// The body limit depends on the route: uploads may be larger.
+  void on_header(beast::error_code ec, std::size_t bytes) {
+    if (ec)
+      return on_read(ec, bytes);
+    std::string target(parser_->get().target());
+    body_limit_ = limits_.max_body_bytes;
+    for (const auto& prefix : limits_.upload_paths)
+      if (target.rfind(prefix, 0) == 0)
+        body_limit_ = limits_.max_upload_bytes;
+    auto length = parser_->content_length();
+    if (length && *length > body_limit_)
+      return on_read(bhttp::error::body_limit, bytes);
+    parser_->body_limit(body_limit_);
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&http_session::on_read,
                                                 shared_from_this()));
@@ -138,7 +159,7 @@ private:
       return close();
     if (ec == bhttp::error::body_limit)
       return reject(413, "body_too_large", "request body exceeds "
-                      + std::to_string(limits_.max_body_bytes) + " bytes");
+                      + std::to_string(body_limit_) + " bytes");
     if (ec == bhttp::error::header_limit)
       return reject(431, "headers_too_large", "request headers exceed "
                       + std::to_string(limits_.max_header_bytes) + " bytes");
@@ -309,6 +330,7 @@ private:
   std::shared_ptr<const router> routes_;
   dispatch_fn dispatch_;
   std::shared_ptr<const websocket_routes> websockets_;
+  std::uint64_t body_limit_ = 0;
   bool keep_alive_ = false;
   unsigned version_ = 11;
   std::deque<std::string> pending_;

@@ -12,7 +12,11 @@ namespace chat::http {
 
 /// Limits applied to every connection.
 struct server_limits {
+  /// Largest accepted request body.
   std::uint64_t max_body_bytes = 1u << 20;
+  /// Largest body for paths starting with one of `upload_paths`.
+  std::uint64_t max_upload_bytes = 64u << 20;
+  std::vector<std::string> upload_paths;
   std::uint32_t max_header_bytes = 16u << 10;
   int read_timeout_s = 30;
   /// Largest WebSocket message.

@@ -66,8 +66,7 @@ int run(const chat::config& cfg) {
   sys_cfg.add_message_types<caf::id_block::chat>();
   caf::actor_system system{sys_cfg};
 
-  auto store = system.spawn<caf::detached>(chat::store,
-                                           cfg.data_dir + "/chat.db");
+  auto store = system.spawn<caf::detached>(chat::store, cfg.data_dir);
   auto pool = system.spawn(chat::worker_pool, status);
   auto [worker_host, worker_port]
     = chat::parse_host_port("workers.listen", cfg.workers.listen);
@@ -111,6 +110,8 @@ int run(const chat::config& cfg) {
   try {
     chat::http::server_limits limits;
     limits.max_body_bytes = cfg.server.max_body_bytes;
+    limits.max_upload_bytes = cfg.server.max_upload_bytes;
+    limits.upload_paths = {"/admin/datasets"};
     limits.max_header_bytes = cfg.server.max_header_bytes;
     limits.read_timeout_s = cfg.server.read_timeout_s;
     gateway = std::make_unique<chat::http::server>(

@@ -106,6 +106,11 @@ struct engine::impl {
   explicit impl(const engine_options& o);
 
   void run();
+  /// Waits for work, then takes the cancellations, drops cancelled waiting
+  /// sequences and admits waiting ones into free slots; false once stopping.
+  bool take_work(std::vector<std::uint64_t>& cancelled,
+                 std::vector<waiting_sequence>& admitted,
+                 std::vector<waiting_sequence>& dropped);
   void start(waiting_sequence&& w);
   void step();
   std::int64_t prefill(std::int64_t& emitted);
@@ -178,37 +183,7 @@ void engine::impl::run() {
   std::vector<std::uint64_t> cancelled;
   std::vector<waiting_sequence> admitted;
   std::vector<waiting_sequence> dropped;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mutex);
-      wake.wait(lock, [this] {
-        return stopping || !running.empty() || !waiting.empty()
-               || !cancels.empty();
-      });
-      if (stopping)
-        break;
-      cancelled.swap(cancels);
-      auto is_cancelled = [&cancelled](const waiting_sequence& w) {
-        return std::find(cancelled.begin(), cancelled.end(), w.request.id)
-               != cancelled.end();
-      };
-      for (auto i = waiting.begin(); i != waiting.end();) {
-        if (is_cancelled(*i)) {
-          dropped.push_back(std::move(*i));
-          i = waiting.erase(i);
-        } else {
-          ++i;
-        }
-      }
-      while (running.size() + admitted.size()
-               < static_cast<size_t>(options.max_batch)
-             && !waiting.empty()) {
-        admitted.push_back(std::move(waiting.front()));
-        waiting.pop_front();
-      }
-      running_count = static_cast<std::int32_t>(running.size()
-                                                + admitted.size());
-    }
+  while (take_work(cancelled, admitted, dropped)) {
     for (auto& w : dropped)
       w.observer.on_end(generation_result{
         w.request.id, static_cast<std::int32_t>(w.request.prompt.size()), 0,
@@ -227,6 +202,35 @@ void engine::impl::run() {
     dropped.clear();
   }
   shut_down();
+}
+
+bool engine::impl::take_work(std::vector<std::uint64_t>& cancelled,
+                             std::vector<waiting_sequence>& admitted,
+                             std::vector<waiting_sequence>& dropped) {
+  std::unique_lock<std::mutex> lock(mutex);
+  wake.wait(lock, [this] {
+    return stopping || !running.empty() || !waiting.empty()
+           || !cancels.empty();
+  });
+  if (stopping)
+    return false;
+  cancelled.swap(cancels);
+  for (auto i = waiting.begin(); i != waiting.end();) {
+    if (std::find(cancelled.begin(), cancelled.end(), i->request.id)
+        != cancelled.end()) {
+      dropped.push_back(std::move(*i));
+      i = waiting.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  const auto slots = static_cast<size_t>(options.max_batch);
+  while (running.size() + admitted.size() < slots && !waiting.empty()) {
+    admitted.push_back(std::move(waiting.front()));
+    waiting.pop_front();
+  }
+  running_count = static_cast<std::int32_t>(running.size() + admitted.size());
+  return true;
 }
 
 void engine::impl::start(waiting_sequence&& w) {
