@@ -39,11 +39,16 @@ protected:
       content_type_(std::move(content_type)) {
   }
 
-  void write(std::string data) {
+  /// Opens the stream (once) without writing.
+  void start() {
     if (!started_) {
       started_ = true;
       done_->start_stream(content_type_, session_headers(meta_));
     }
+  }
+
+  void write(std::string data) {
+    start();
     done_->write(std::move(data));
   }
 
@@ -252,8 +257,7 @@ public:
   }
 
   void end(const std::string&, usage_counts) override {
-    if (!started_)
-      write("");
+    start();
     done_->finish();
   }
 

@@ -45,6 +45,13 @@ std::shared_ptr<const served_model> load_served_model(const std::string& dir) {
   auto config = read_json(config_file);
   model->context = positive_field(config, "context", config_file);
   model->vocab_size = positive_field(config, "vocab_size", config_file);
+  const auto d = positive_field(config, "d_model", config_file);
+  const auto layers = positive_field(config, "n_layer", config_file);
+  // Embeddings, then per block qkv + proj + MLP (weights and biases) and two
+  // LayerNorms, then the final LayerNorm; the LM head is the embedding.
+  model->n_params = model->vocab_size * d + model->context * d
+                    + layers * (12 * d * d + 13 * d) + 2 * d;
+  model->config_json = config.dump();
   model->id = root.filename().string();
   if (model->id.empty())
     model->id = root.parent_path().filename().string();
@@ -53,6 +60,9 @@ std::shared_ptr<const served_model> load_served_model(const std::string& dir) {
     auto meta = read_json(meta_file);
     if (meta.is_object() && meta.contains("id") && meta["id"].is_string())
       model->id = meta["id"].get<std::string>();
+    if (meta.is_object() && meta.contains("metrics")
+        && meta["metrics"].is_object())
+      model->metrics_json = meta["metrics"].dump();
   }
   std::error_code ec;
   auto written = fs::last_write_time(config_file, ec);

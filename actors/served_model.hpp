@@ -16,6 +16,11 @@ struct served_model {
   std::int64_t context = 0;
   std::int64_t vocab_size = 0;
   std::int64_t created_at = 0;
+  /// Parameters of the GPT that config.json describes (tied LM head).
+  std::int64_t n_params = 0;
+  /// config.json and meta.json's metrics, as JSON text.
+  std::string config_json = "{}";
+  std::string metrics_json = "{}";
   std::shared_ptr<const tokenizer::sentencepiece_tokenizer> tokenizer;
 };
 

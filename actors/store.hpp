@@ -3,6 +3,7 @@
 #include "storage/api_keys.hpp"
 #include "storage/audit_log.hpp"
 #include "storage/datasets.hpp"
+#include "storage/models.hpp"
 #include "storage/sessions.hpp"
 #include "storage/users.hpp"
 
@@ -29,6 +30,7 @@ struct store_context {
   storage::sessions_repo sessions{db};
   storage::audit_log_repo audit{db};
   storage::datasets_repo datasets{db};
+  storage::models_repo models{db};
 };
 
 /// Work to run on the store's thread with the database.

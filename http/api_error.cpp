@@ -32,7 +32,12 @@ response error_response(int status, const std::string& code,
                         {"code", code}};
   if (param)
     err["param"] = *param;
-  return json_response(status, nlohmann::json{{"error", err}}.dump());
+  // Messages may repeat client input, which need not be UTF-8: replace bad
+  // bytes instead of throwing.
+  return json_response(status,
+                       nlohmann::json{{"error", err}}.dump(
+                         -1, ' ', false,
+                         nlohmann::json::error_handler_t::replace));
 }
 
 } // namespace chat::http

@@ -181,11 +181,11 @@ private:
     keep_alive_ = raw.keep_alive();
     version_ = raw.version();
     auto done = make_responder();
-    response error;
-    const route* r = routes_->match(req, error);
-    if (!r)
-      return done->send(std::move(error));
     try {
+      response error;
+      const route* r = routes_->match(req, error);
+      if (!r)
+        return done->send(std::move(error));
       dispatch_(req, *r, done);
     } catch (const std::exception& e) {
       log::error("http", "handler failed").kv("path", req.path).kv("what",
@@ -268,7 +268,8 @@ private:
   }
 
   void enqueue(std::string data) {
-    if (closed_)
+    // An empty chunk would end the chunked body early.
+    if (closed_ || data.empty())
       return;
     pending_bytes_ += data.size();
     if (pending_bytes_ > limits_.max_pending_bytes) {

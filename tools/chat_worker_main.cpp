@@ -16,35 +16,9 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
-#include <ucontext.h>
 #include <unistd.h>
 
 namespace {
-
-// OpenBLAS (under LibTorch) starts its thread pool in a library constructor,
-// before main blocks SIGINT/SIGTERM, so such a signal may be delivered to a
-// BLAS thread, whose default action kills the process before the sigwait
-// thread of on_shutdown_signal sees it. This handler only ever runs on such
-// threads: it blocks the signals there for good (the kernel restores the
-// mask from the context on return) and raises the signal again for the
-// process, which now only the sigwait thread accepts.
-void redirect_to_sigwait(int sig, siginfo_t*, void* context) {
-  auto* interrupted = static_cast<ucontext_t*>(context);
-  sigaddset(&interrupted->uc_sigmask, SIGINT);
-  sigaddset(&interrupted->uc_sigmask, SIGTERM);
-  ::kill(::getpid(), sig);
-}
-
-void keep_shutdown_signals_off_library_threads() {
-  struct sigaction action = {};
-  action.sa_sigaction = redirect_to_sigwait;
-  action.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigemptyset(&action.sa_mask);
-  sigaddset(&action.sa_mask, SIGINT);
-  sigaddset(&action.sa_mask, SIGTERM);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
-}
 
 std::string host_name() {
   char buf[256] = {};
@@ -161,7 +135,6 @@ int run(const chat::config& cfg) {
 
 int main(int argc, char** argv) {
   chat::block_shutdown_signals();
-  keep_shutdown_signals_off_library_threads();
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {

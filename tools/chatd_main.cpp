@@ -3,6 +3,7 @@
 // gateway; then waits for SIGINT/SIGTERM.
 
 #include "actors/gateway.hpp"
+#include "actors/model_registry.hpp"
 #include "actors/served_model.hpp"
 #include "actors/store.hpp"
 #include "actors/protocol/type_ids.hpp"
@@ -13,6 +14,7 @@
 #include "log/log.hpp"
 #include "storage/bootstrap.hpp"
 #include "storage/database.hpp"
+#include "storage/models.hpp"
 #include "tools/process_signals.hpp"
 
 #include <caf/all.hpp>
@@ -24,11 +26,6 @@
 
 namespace {
 
-std::string model_dir(const chat::config& cfg) {
-  return cfg.model.path.empty() ? std::string(CHAT_DEFAULT_MODEL_DIR)
-                                : cfg.model.path;
-}
-
 std::string default_worker_binary() {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -38,17 +35,18 @@ std::string default_worker_binary() {
 int run(const chat::config& cfg) {
   chat::log::set_level(cfg.log.level);
   std::filesystem::create_directories(cfg.data_dir);
-  {
-    auto db = chat::storage::open_database(cfg.data_dir + "/chat.db");
-    if (auto secret = chat::storage::bootstrap_admin(db, cfg.data_dir))
-      std::cerr << "\n  First start: created user 'admin' with API key\n\n    "
-                << *secret << "\n\n  (also saved to " << cfg.data_dir
-                << "/admin.key, mode 0600; it is not shown again)\n\n";
-  }
-
+  auto db = chat::storage::open_database(cfg.data_dir + "/chat.db");
+  if (auto secret = chat::storage::bootstrap_admin(db, cfg.data_dir))
+    std::cerr << "\n  First start: created user 'admin' with API key\n\n    "
+              << *secret << "\n\n  (also saved to " << cfg.data_dir
+              << "/admin.key, mode 0600; it is not shown again)\n\n";
+  chat::storage::models_repo models(db);
+  auto serve_dir = chat::startup_model_dir(models, cfg.model.path,
+                                           CHAT_DEFAULT_MODEL_DIR);
   std::shared_ptr<const chat::served_model> model;
   try {
-    model = chat::load_served_model(model_dir(cfg));
+    model = chat::load_served_model(serve_dir);
+    chat::register_active_model(models, *model);
     chat::log::info("chatd", "model loaded")
       .kv("model", model->id)
       .kv("context", model->context)
@@ -88,7 +86,7 @@ int run(const chat::config& cfg) {
                                            : cfg.workers.binary;
   spec.devices = cfg.workers.devices;
   spec.connect = connect;
-  spec.extra_args = {"--log-level", cfg.log.level, "--model", model_dir(cfg),
+  spec.extra_args = {"--log-level", cfg.log.level, "--model", serve_dir,
                      "--worker.max_batch",
                      std::to_string(cfg.worker.max_batch),
                      "--worker.max_queue",

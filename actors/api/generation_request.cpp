@@ -114,26 +114,29 @@ void parse_sampling(const json& obj, generation_options& out,
   if (max_tokens) {
     auto n = integer(*max_tokens, max_name);
     if (n < 1 || n > (1 << 20))
-      throw bad_param(max_name, "'" + max_name + "' must be at least 1");
+      throw bad_param(max_name,
+                      "'" + max_name + "' must be between 1 and 1048576");
     out.max_tokens = static_cast<std::int32_t>(n);
   }
   if (auto v = field(obj, "temperature")) {
     auto t = number(*v, name("temperature"));
     if (t < 0 || t > 2)
       throw bad_param(name("temperature"),
-                      "'temperature' must be between 0 and 2");
+                      "'" + name("temperature") + "' must be between 0 and 2");
     out.temperature = static_cast<float>(t);
   }
   if (auto v = field(obj, "top_p")) {
     auto p = number(*v, name("top_p"));
     if (p <= 0 || p > 1)
-      throw bad_param(name("top_p"), "'top_p' must be in (0, 1]");
+      throw bad_param(name("top_p"),
+                      "'" + name("top_p") + "' must be in (0, 1]");
     out.top_p = static_cast<float>(p);
   }
   if (auto v = field(obj, "top_k")) {
     auto k = integer(*v, name("top_k"));
     if (k < 0 || k > (1 << 20))
-      throw bad_param(name("top_k"), "'top_k' must be 0 (off) or positive");
+      throw bad_param(name("top_k"),
+                      "'" + name("top_k") + "' must be 0 (off) or positive");
     out.top_k = static_cast<std::int32_t>(k);
   }
   if (auto v = field(obj, "seed"))

@@ -13,6 +13,9 @@ void add_openai_routes(route_table& table);
 /// /api/sessions*, /chat.
 void add_session_routes(route_table& table);
 
+/// /admin/models.
+void add_model_routes(route_table& table);
+
 /// /admin/datasets.
 void add_dataset_routes(route_table& table);
 

@@ -1,0 +1,145 @@
+// Decode throughput: our KV-cached batched decode against a naive baseline
+// that recomputes the full forward for every new token, in the same run.
+//
+//   decode_bench [--shape 100m|small] [--quick] [--threads N]
+//                [--new-tokens N] [--naive-tokens N]
+//
+// The naive baseline's cost per token grows with the sequence, so timing
+// only its first --naive-tokens tokens flatters it: the speedup printed is a
+// lower bound.
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "bench/bench_shapes.hpp"
+#include "model/gpt.hpp"
+#include "model/kv_cache.hpp"
+
+using namespace chat;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct options {
+  std::string shape = "100m";
+  int threads = 0;  // 0: keep LibTorch's default (DESIGN.md: measure first)
+  int64_t new_tokens = 128;
+  int64_t naive_tokens = 32;
+  int64_t prompt = 16;
+  std::vector<int64_t> batches{1, 8, 32};
+};
+
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+/// Greedy tokens/s of the cached decode: one prefill, then `steps` batched
+/// one-token steps. Returns the generated tokens through `out`.
+double cached_decode(model::gpt& m, const at::Tensor& prompt, int64_t steps,
+                     at::Tensor& out) {
+  const auto B = prompt.size(0);
+  model::kv_cache cache(m->config(), B, torch::kCPU, torch::kFloat);
+  std::vector<int64_t> slots;
+  for (int64_t b = 0; b < B; ++b) slots.push_back(cache.acquire());
+  auto next = m->forward_cached(prompt, cache, slots, model::logits_for::last)
+                  .argmax(-1);  // (B, 1)
+  std::vector<at::Tensor> tokens{next};
+  const auto start = clock_type::now();
+  for (int64_t s = 1; s < steps; ++s) {
+    next = m->forward_cached(next, cache, slots).argmax(-1);  // (B, 1)
+    tokens.push_back(next);
+  }
+  const double elapsed = seconds_since(start);
+  out = torch::cat(tokens, 1);  // (B, steps)
+  return static_cast<double>(B * (steps - 1)) / elapsed;
+}
+
+/// Greedy tokens/s when every token reruns the whole sequence (LM head on
+/// the last position only, as nanoGPT's generate does).
+double naive_decode(model::gpt& m, const at::Tensor& prompt, int64_t steps,
+                    at::Tensor& out) {
+  const auto B = prompt.size(0);
+  auto seq = prompt;  // (B, P)
+  auto next = m->forward(seq, model::logits_for::last).argmax(-1);  // (B, 1)
+  std::vector<at::Tensor> tokens{next};
+  const auto start = clock_type::now();
+  for (int64_t s = 1; s < steps; ++s) {
+    seq = torch::cat({seq, next}, 1);                         // (B, P+s)
+    next = m->forward(seq, model::logits_for::last).argmax(-1);  // (B, 1)
+    tokens.push_back(next);
+  }
+  const double elapsed = seconds_since(start);
+  out = torch::cat(tokens, 1);  // (B, steps)
+  return static_cast<double>(B * (steps - 1)) / elapsed;
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    auto arg = std::string(argv[i]);
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--shape") o.shape = value();
+    else if (arg == "--threads") o.threads = std::stoi(value());
+    else if (arg == "--new-tokens") o.new_tokens = std::stoll(value());
+    else if (arg == "--naive-tokens") o.naive_tokens = std::stoll(value());
+    else if (arg == "--quick") o.new_tokens = 16, o.naive_tokens = 8;
+    else throw std::runtime_error("unknown argument " + arg);
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const auto o = parse(argc, argv);
+    if (o.threads > 0) torch::set_num_threads(o.threads);
+    c10::InferenceMode inference;
+    torch::manual_seed(1337);
+    auto config = bench::shape_config(o.shape);
+    model::gpt m(config);
+    m->eval();
+    // The small shape's context (128) cannot hold prompt + 128 new tokens.
+    const auto new_tokens = std::min(o.new_tokens, config.context - o.prompt);
+    const auto naive_steps = std::min(o.naive_tokens, new_tokens);
+    std::printf("decode_bench: shape %s (%lld layers, d %lld, %lld heads, "
+                "ctx %lld, vocab %lld), prompt %lld, greedy, fp32 CPU, "
+                "torch threads %d\n",
+                o.shape.c_str(), (long long)config.n_layer,
+                (long long)config.d_model, (long long)config.n_head,
+                (long long)config.context, (long long)config.vocab_size,
+                (long long)o.prompt, torch::get_num_threads());
+    std::printf("%6s | %20s | %22s | %8s | %s\n", "batch",
+                "cached tok/s", "naive tok/s", "speedup", "same tokens");
+    for (auto B : o.batches) {
+      auto prompt = torch::randint(config.vocab_size, {B, o.prompt},
+                                   torch::kLong);
+      at::Tensor cached_tokens, naive_tokens;
+      const double cached = cached_decode(m, prompt, new_tokens,
+                                          cached_tokens);
+      const double naive = naive_decode(m, prompt, naive_steps, naive_tokens);
+      const bool same = torch::equal(
+          cached_tokens.narrow(1, 0, naive_steps), naive_tokens);
+      char cached_col[32], naive_col[32];
+      std::snprintf(cached_col, sizeof cached_col, "%.1f (%lld new)", cached,
+                    (long long)new_tokens);
+      std::snprintf(naive_col, sizeof naive_col, "%.1f (first %lld)", naive,
+                    (long long)naive_steps);
+      std::printf("%6lld | %20s | %22s | %7.1fx | %s\n", (long long)B,
+                  cached_col, naive_col, cached / naive, same ? "yes" : "NO");
+      std::fflush(stdout);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "decode_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,214 @@
+#include "model/gpt.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "model/activation_checkpoint.hpp"
+#include "model/attention.hpp"
+
+namespace chat::model {
+
+namespace F = torch::nn::functional;
+using torch::indexing::Slice;
+
+// -- attention --
+
+causal_self_attentionImpl::causal_self_attentionImpl(const gpt_config& c)
+    : n_head(c.n_head), dropout(c.dropout) {
+  qkv = register_module("qkv", torch::nn::Linear(c.d_model, 3 * c.d_model));
+  proj = register_module("proj", torch::nn::Linear(c.d_model, c.d_model));
+  resid_dropout =
+      register_module("resid_dropout", torch::nn::Dropout(c.dropout));
+}
+
+at::Tensor causal_self_attentionImpl::merge_heads(const at::Tensor& y) {
+  const auto B = y.size(0), T = y.size(2);
+  return y.transpose(1, 2).contiguous().view({B, T, -1});  // (B, T, C)
+}
+
+at::Tensor causal_self_attentionImpl::forward(const at::Tensor& x) {
+  const auto B = x.size(0), T = x.size(1), C = x.size(2);
+  const auto hs = C / n_head;
+  auto qkv_heads = qkv(x).view({B, T, 3, n_head, hs});  // (B, T, 3, nh, hs)
+  auto q = qkv_heads.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
+  auto k = qkv_heads.select(2, 1).transpose(1, 2);  // (B, nh, T, hs)
+  auto v = qkv_heads.select(2, 2).transpose(1, 2);  // (B, nh, T, hs)
+  const double p = is_training() ? dropout : 0.0;
+  auto y = attention(q, k, v, {}, p);  // (B, nh, T, hs)
+  return resid_dropout(proj(merge_heads(y)));  // (B, T, C)
+}
+
+at::Tensor causal_self_attentionImpl::forward_cached(
+    const at::Tensor& x, at::Tensor& cache_k, at::Tensor& cache_v,
+    const cache_positions& at) {
+  const auto B = x.size(0), T = x.size(1), C = x.size(2);
+  const auto hs = C / n_head;
+  auto qkv_heads = qkv(x).view({B, T, 3, n_head, hs});  // (B, T, 3, nh, hs)
+  auto q = qkv_heads.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
+  auto k_new = qkv_heads.select(2, 1);              // (B, T, nh, hs)
+  auto v_new = qkv_heads.select(2, 2);              // (B, T, nh, hs)
+  // Advanced indices on dims 0 and 2 broadcast to (B, T) and lead the
+  // indexed shape, so the values are (B, T, nh, hs): k_new as is.
+  const auto slot_rows = at.slots.view({B, 1});  // (B, 1)
+  cache_k.index_put_({slot_rows, Slice(), at.positions}, k_new);
+  cache_v.index_put_({slot_rows, Slice(), at.positions}, v_new);
+  // Consecutive slots are a view; others are gathered (a copy).
+  auto rows = [&](const at::Tensor& cache) {
+    auto prefix = cache.narrow(2, 0, at.keys);  // (S, nh, Lk, hs)
+    return at.first_slot >= 0 ? prefix.narrow(0, at.first_slot, B)
+                              : prefix.index_select(0, at.slots);
+  };
+  auto k = rows(cache_k);  // (B, nh, Lk, hs)
+  auto v = rows(cache_v);  // (B, nh, Lk, hs)
+  auto y = attention(q, k, v, at.keep, 0.0);  // (B, nh, T, hs)
+  return proj(merge_heads(y));                // (B, T, C)
+}
+
+// -- mlp --
+
+mlpImpl::mlpImpl(const gpt_config& c) {
+  fc = register_module("fc", torch::nn::Linear(c.d_model, 4 * c.d_model));
+  proj = register_module("proj", torch::nn::Linear(4 * c.d_model, c.d_model));
+  dropout = register_module("dropout", torch::nn::Dropout(c.dropout));
+}
+
+at::Tensor mlpImpl::forward(const at::Tensor& x) {
+  return dropout(proj(torch::gelu(fc(x))));  // (B, T, C)
+}
+
+// -- block --
+
+blockImpl::blockImpl(const gpt_config& c) {
+  ln_1 = register_module(
+      "ln_1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
+  attn = register_module("attn", causal_self_attention(c));
+  ln_2 = register_module(
+      "ln_2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
+  ffn = register_module("mlp", mlp(c));
+}
+
+at::Tensor blockImpl::forward(const at::Tensor& x) {
+  auto h = x + attn(ln_1(x));  // (B, T, C)
+  return h + ffn(ln_2(h));     // (B, T, C)
+}
+
+at::Tensor blockImpl::forward_cached(const at::Tensor& x, at::Tensor& cache_k,
+                                     at::Tensor& cache_v,
+                                     const cache_positions& at) {
+  auto h =
+      x + attn->forward_cached(ln_1(x), cache_k, cache_v, at);  // (B, T, C)
+  return h + ffn(ln_2(h));  // (B, T, C)
+}
+
+// -- gpt --
+
+gptImpl::gptImpl(const gpt_config& c) : config_(c) {
+  config_.validate();
+  wte = register_module("wte", torch::nn::Embedding(c.vocab_size, c.d_model));
+  wpe = register_module("wpe", torch::nn::Embedding(c.context, c.d_model));
+  drop = register_module("drop", torch::nn::Dropout(c.dropout));
+  h = register_module("h", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.n_layer; ++i) h->push_back(block(c));
+  ln_f = register_module(
+      "ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.d_model})));
+
+  // nanoGPT's init: N(0, 0.02), zero biases, residual projections scaled
+  // down by sqrt(2 * n_layer) so the residual stream keeps unit variance.
+  torch::NoGradGuard no_grad;
+  const double residual_std = 0.02 / std::sqrt(2.0 * c.n_layer);
+  for (auto& p : named_parameters()) {
+    const auto& name = p.key();
+    auto& t = p.value();
+    if (name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0)
+      t.zero_();
+    else if (name.find("ln_") != std::string::npos)
+      t.fill_(1.0);
+    else if (name.find(".proj.weight") != std::string::npos)
+      t.normal_(0.0, residual_std);
+    else
+      t.normal_(0.0, 0.02);
+  }
+}
+
+at::Tensor gptImpl::head(const at::Tensor& x) {
+  return F::linear(ln_f(x), wte->weight);  // (B, T, V), tied weights
+}
+
+at::Tensor gptImpl::forward(const at::Tensor& idx, logits_for which,
+                           bool recompute_blocks) {
+  const auto T = idx.size(1);
+  if (T > config_.context)
+    throw std::runtime_error("gpt::forward: " + std::to_string(T) +
+                             " tokens exceed context " +
+                             std::to_string(config_.context));
+  auto pos = torch::arange(T, idx.options().dtype(torch::kLong));  // (T)
+  auto x = drop(wte(idx) + wpe(pos));  // (B, T, C)
+  for (const auto& m : *h) {
+    auto& b = *m->as<block>();
+    if (recompute_blocks && is_training() && torch::GradMode::is_enabled())
+      x = recompute_in_backward(
+          [&b](const at::Tensor& in) { return b.forward(in); }, x,
+          b.parameters());  // (B, T, C)
+    else
+      x = b.forward(x);  // (B, T, C)
+  }
+  if (which == logits_for::last) x = x.narrow(1, T - 1, 1);  // (B, 1, C)
+  return head(x);  // (B, T|1, V)
+}
+
+cache_positions gptImpl::plan_cached(const kv_cache& cache,
+                                     const std::vector<int64_t>& slots,
+                                     int64_t T, c10::Device device) const {
+  const auto B = static_cast<int64_t>(slots.size());
+  std::vector<int64_t> starts(B);
+  cache_positions at;
+  bool consecutive = true;
+  for (int64_t b = 0; b < B; ++b) {
+    starts[b] = cache.length(slots[b]);
+    if (starts[b] + T > config_.context)
+      throw std::runtime_error(
+          "gpt::forward_cached: slot " + std::to_string(slots[b]) +
+          " holds " + std::to_string(starts[b]) + " tokens; " +
+          std::to_string(T) + " more exceed context " +
+          std::to_string(config_.context) + "; release or truncate it");
+    for (int64_t a = 0; a < b; ++a)
+      if (slots[a] == slots[b])
+        throw std::runtime_error("gpt::forward_cached: slot " +
+                                 std::to_string(slots[b]) + " appears twice");
+    at.keys = std::max(at.keys, starts[b] + T);
+    consecutive = consecutive && slots[b] == slots[0] + b;
+  }
+  const auto i64 = torch::TensorOptions().dtype(torch::kLong);
+  at.first_slot = consecutive ? slots[0] : -1;
+  at.slots = torch::tensor(slots, i64).to(device);  // (B)
+  auto start = torch::tensor(starts, i64).to(device).view({B, 1});  // (B, 1)
+  at.positions = start + torch::arange(T, i64.device(device));      // (B, T)
+  auto key_pos = torch::arange(at.keys, i64.device(device));         // (Lk)
+  at.keep = (key_pos.view({1, 1, 1, at.keys}) <=
+             at.positions.view({B, 1, T, 1}));  // (B, 1, T, Lk)
+  return at;
+}
+
+at::Tensor gptImpl::forward_cached(const at::Tensor& idx, kv_cache& cache,
+                                   const std::vector<int64_t>& slots,
+                                   logits_for which) {
+  const auto B = idx.size(0), T = idx.size(1);
+  if (static_cast<int64_t>(slots.size()) != B || T < 1)
+    throw std::runtime_error(
+        "gpt::forward_cached: idx is (" + std::to_string(B) + ", " +
+        std::to_string(T) + ") but " + std::to_string(slots.size()) +
+        " slots were given; expected one slot per row and T >= 1");
+  const auto at = plan_cached(cache, slots, T, idx.device());
+  auto x = drop(wte(idx) + wpe(at.positions));  // (B, T, C)
+  for (int64_t l = 0; l < config_.n_layer; ++l)
+    x = h[l]->as<block>()->forward_cached(x, cache.keys(l), cache.values(l),
+                                          at);  // (B, T, C)
+  for (int64_t b = 0; b < B; ++b) cache.advance(slots[b], T);
+  if (which == logits_for::last) x = x.narrow(1, T - 1, 1);  // (B, 1, C)
+  return head(x);  // (B, T|1, V)
+}
+
+}  // namespace chat::model

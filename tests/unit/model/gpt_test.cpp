@@ -1,0 +1,186 @@
+#include "model/gpt.hpp"
+
+#include <torch/torch.h>
+
+#include "model/kv_cache.hpp"
+
+// LibTorch pulls in glog, whose CHECK aborts; Catch's CHECK must win.
+#undef CHECK
+#include <catch2/catch.hpp>
+
+using namespace chat::model;
+
+namespace {
+
+gpt_config tiny_config() {
+  gpt_config c;
+  c.vocab_size = 64;
+  c.context = 32;
+  c.n_layer = 2;
+  c.n_head = 4;
+  c.d_model = 32;
+  return c;
+}
+
+gpt tiny_model() {
+  torch::manual_seed(1337);
+  gpt model(tiny_config());
+  model->eval();
+  return model;
+}
+
+double max_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
+
+/// Greedy continuation of `prompt` in its own cache; logits of each step.
+std::vector<at::Tensor> decode_alone(gpt& model, const at::Tensor& prompt,
+                                     int steps) {
+  kv_cache cache(model->config(), 1, torch::kCPU, torch::kFloat);
+  const auto slot = cache.acquire();
+  auto logits = model->forward_cached(prompt.view({1, -1}), cache, {slot},
+                                      logits_for::last);  // (1, 1, V)
+  std::vector<at::Tensor> out{logits.view({-1})};
+  for (int s = 1; s < steps; ++s) {
+    auto next = out.back().argmax().view({1, 1});  // (1, 1)
+    out.push_back(model->forward_cached(next, cache, {slot}).view({-1}));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("forward returns logits for every position", "[unit]") {
+  auto model = tiny_model();
+  auto idx = torch::randint(64, {2, 10}, torch::kLong);
+  auto logits = model->forward(idx);
+  CHECK(logits.sizes() == at::IntArrayRef({2, 10, 64}));
+  auto last = model->forward(idx, logits_for::last);
+  CHECK(last.sizes() == at::IntArrayRef({2, 1, 64}));
+  CHECK((last - logits.narrow(1, 9, 1)).abs().max().item<double>() <= 1e-5);
+  CHECK_THROWS_WITH(model->forward(torch::zeros({1, 33}, torch::kLong)),
+                    Catch::Contains("exceed context 32"));
+}
+
+TEST_CASE("changing a future token never changes earlier logits", "[unit]") {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model();
+  auto idx = torch::randint(64, {1, 20}, torch::kLong);
+  auto edited = idx.clone();
+  edited[0][12] = (idx[0][12].item<int64_t>() + 1) % 64;
+  auto a = model->forward(idx);
+  auto b = model->forward(edited);
+  CHECK(max_diff(a.narrow(1, 0, 12), b.narrow(1, 0, 12)) <= 1e-6);
+  CHECK(max_diff(a.narrow(1, 12, 1), b.narrow(1, 12, 1)) > 1e-3);
+}
+
+TEST_CASE("cached incremental decode reproduces the full forward at every "
+          "position", "[unit]") {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model();
+  auto idx = torch::randint(64, {1, 32}, torch::kLong);
+  auto full = model->forward(idx);  // (1, 32, V)
+
+  kv_cache cache(model->config(), 3, torch::kCPU, torch::kFloat);
+  cache.acquire();  // slot 0 stays busy so the sequence lives in slot 1
+  const auto slot = cache.acquire();
+  auto prefill = model->forward_cached(idx.narrow(1, 0, 5), cache, {slot});
+  CHECK(max_diff(prefill, full.narrow(1, 0, 5)) <= 1e-4);
+  for (int64_t t = 5; t < 32; ++t) {
+    auto step = model->forward_cached(idx.narrow(1, t, 1), cache, {slot});
+    INFO("position " << t);
+    CHECK(max_diff(step, full.narrow(1, t, 1)) <= 1e-4);
+  }
+  CHECK(cache.length(slot) == 32);
+  CHECK_THROWS_WITH(model->forward_cached(idx.narrow(1, 0, 1), cache, {slot}),
+                    Catch::Contains("exceed context"));
+}
+
+TEST_CASE("a batch of sequences of different lengths decodes exactly as each "
+          "alone", "[unit]") {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model();
+  const std::vector<int64_t> prompt_lengths{3, 7, 12};
+  std::vector<at::Tensor> prompts;
+  for (auto n : prompt_lengths)
+    prompts.push_back(torch::randint(64, {n}, torch::kLong));
+  const int steps = 8;
+
+  // Rows go to slots 2, 0, 1: not consecutive, so the gather path runs too.
+  kv_cache cache(model->config(), 4, torch::kCPU, torch::kFloat);
+  for (int i = 0; i < 3; ++i) cache.acquire();
+  const std::vector<int64_t> slots{2, 0, 1};
+  std::vector<at::Tensor> last(3);
+  for (int b = 0; b < 3; ++b)
+    last[b] = model->forward_cached(prompts[b].view({1, -1}), cache,
+                                    {slots[b]}, logits_for::last)
+                  .view({-1});  // (V)
+  std::vector<std::vector<at::Tensor>> batched(3);
+  for (int b = 0; b < 3; ++b) batched[b].push_back(last[b]);
+  for (int s = 1; s < steps; ++s) {
+    std::vector<int64_t> next;
+    for (int b = 0; b < 3; ++b)
+      next.push_back(batched[b].back().argmax().item<int64_t>());
+    auto logits = model->forward_cached(
+        torch::tensor(next).view({3, 1}), cache, slots);  // (3, 1, V)
+    for (int b = 0; b < 3; ++b)
+      batched[b].push_back(logits[b].view({-1}));
+  }
+
+  for (int b = 0; b < 3; ++b) {
+    auto alone = decode_alone(model, prompts[b], steps);
+    for (int s = 0; s < steps; ++s) {
+      INFO("sequence " << b << " step " << s);
+      CHECK(max_diff(alone[s], batched[b][s]) <= 1e-5);
+      CHECK(alone[s].argmax().item<int64_t>() ==
+            batched[b][s].argmax().item<int64_t>());
+    }
+  }
+}
+
+TEST_CASE("kv cache slots are reused after release", "[unit]") {
+  torch::NoGradGuard no_grad;
+  auto model = tiny_model();
+  kv_cache cache(model->config(), 2, torch::kCPU, torch::kFloat);
+  const auto a = cache.acquire();
+  const auto b = cache.acquire();
+  CHECK(cache.free_slots() == 0);
+  CHECK_THROWS_WITH(cache.acquire(), Catch::Contains("all 2 slots"));
+
+  auto first = torch::randint(64, {1, 9}, torch::kLong);
+  model->forward_cached(first, cache, {a});
+  cache.release(a);
+  CHECK_THROWS_WITH(cache.length(a), Catch::Contains("not acquired"));
+  const auto reused = cache.acquire();
+  CHECK(reused == a);
+  CHECK(cache.length(reused) == 0);
+
+  // Stale keys from the first sequence must not leak into the second.
+  auto second = torch::randint(64, {1, 4}, torch::kLong);
+  auto cached = model->forward_cached(second, cache, {reused});
+  CHECK(max_diff(cached, model->forward(second)) <= 1e-5);
+  CHECK(b != reused);
+}
+
+TEST_CASE("activation checkpointing gives the same gradients", "[unit]") {
+  auto config = tiny_config();
+  config.dropout = 0.1;
+  torch::manual_seed(1337);
+  gpt model(config);
+  model->train();
+  auto idx = torch::randint(64, {2, 16}, torch::kLong);
+
+  auto grads = [&](bool recompute) {
+    model->zero_grad();
+    torch::manual_seed(7);
+    model->forward(idx, logits_for::all, recompute).square().mean().backward();
+    std::vector<at::Tensor> g;
+    for (const auto& p : model->parameters()) g.push_back(p.grad().clone());
+    return g;
+  };
+  auto plain = grads(false);
+  auto recomputed = grads(true);
+  REQUIRE(plain.size() == recomputed.size());
+  for (size_t i = 0; i < plain.size(); ++i)
+    CHECK(max_diff(plain[i], recomputed[i]) <= 1e-6);
+}

@@ -1,0 +1,311 @@
+#include "actors/worker/engine.hpp"
+
+#include "actors/protocol/errc.hpp"
+#include "tests/unit/model/temp_dir.hpp"
+#include "tests/unit/worker/tiny_model.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <thread>
+
+using namespace chat;
+using worker::engine;
+using worker::engine_options;
+
+namespace {
+
+/// One sequence's tokens and end as the engine reports them. `on_token`
+/// runs on the engine thread after each token, e.g. to submit or cancel.
+struct recording {
+  std::vector<std::int32_t> tokens;
+  std::function<void(const recording&)> on_token;
+  std::promise<caf::expected<generation_result>> ended;
+  std::future<caf::expected<generation_result>> end = ended.get_future();
+
+  worker::sequence_observer observer() {
+    return {[this](std::vector<std::int32_t> new_tokens) {
+              tokens.insert(tokens.end(), new_tokens.begin(),
+                            new_tokens.end());
+              if (on_token)
+                on_token(*this);
+            },
+            [this](caf::expected<generation_result> e) {
+              ended.set_value(std::move(e));
+            }};
+  }
+
+  /// The result; fails the test when the sequence failed or hangs.
+  generation_result result() {
+    REQUIRE(end.wait_for(std::chrono::seconds(30))
+            == std::future_status::ready);
+    auto e = end.get();
+    REQUIRE(e);
+    return *e;
+  }
+};
+
+generate_request request(std::uint64_t id, std::vector<std::int32_t> prompt,
+                         std::int32_t max_tokens, float temperature = 0.0f,
+                         std::uint64_t seed = 0) {
+  generate_request r;
+  r.id = id;
+  r.prompt = std::move(prompt);
+  r.sampling.max_tokens = max_tokens;
+  r.sampling.temperature = temperature;
+  r.sampling.seed = seed;
+  return r;
+}
+
+std::vector<std::int32_t> prompt_of(std::int32_t length, std::int32_t first) {
+  std::vector<std::int32_t> p;
+  for (std::int32_t i = 0; i < length; ++i)
+    p.push_back((first + 37 * i) % test::tiny_vocab);
+  return p;
+}
+
+/// A tiny checkpoint in a temp dir and an engine serving it.
+struct fixture {
+  explicit fixture(int max_batch = 4, int max_queue = 8,
+                   int prefill_chunk = 8) {
+    engine_options o;
+    o.model_dir = checkpoint.string();
+    o.max_batch = max_batch;
+    o.max_queue = max_queue;
+    o.prefill_chunk = prefill_chunk;
+    eng = std::make_unique<engine>(o);
+  }
+
+  test::temp_dir tmp;
+  std::filesystem::path checkpoint = test::write_tiny_checkpoint(tmp.path());
+  std::unique_ptr<engine> eng;
+};
+
+} // namespace
+
+TEST_CASE("sequences joining a running batch decode exactly as greedy "
+          "full-forward references",
+          "[unit]") {
+  fixture f;
+  // B's 20-token prompt takes three prefill chunks of 8 while A decodes.
+  const std::vector<std::vector<std::int32_t>> prompts
+    = {prompt_of(5, 1), prompt_of(20, 2), prompt_of(11, 3), prompt_of(3, 4)};
+  const int max_tokens = 24;
+  std::vector<recording> seqs(prompts.size());
+  std::vector<caf::error> submitted(prompts.size());
+  auto submit = [&](size_t i) {
+    submitted[i] = f.eng->submit(request(i, prompts[i], max_tokens),
+                                 seqs[i].observer());
+  };
+  // B and C join after A's 2nd token, D after A's 10th: all mid-generation.
+  seqs[0].on_token = [&](const recording& a) {
+    if (a.tokens.size() == 2) {
+      submit(1);
+      submit(2);
+    } else if (a.tokens.size() == 10) {
+      submit(3);
+    }
+  };
+  submit(0);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    auto result = seqs[i].result();
+    INFO("sequence " << i);
+    CHECK(!submitted[i]);
+    CHECK(result.finish_reason == "length");
+    CHECK(result.prompt_tokens == static_cast<int>(prompts[i].size()));
+    CHECK(result.completion_tokens == max_tokens);
+    CHECK(result.model_id == "tiny-test");
+    CHECK(seqs[i].tokens
+          == test::greedy_reference(f.checkpoint, prompts[i], max_tokens));
+  }
+  const auto status = f.eng->status();
+  CHECK(status.peak_batch >= 3);
+  CHECK(status.tokens_generated == 4 * max_tokens);
+  CHECK(status.running == 0);
+  CHECK(status.queued == 0);
+  CHECK(status.max_batch == 4);
+}
+
+TEST_CASE("a seed repeats its samples whatever shares the batch", "[unit]") {
+  fixture f;
+  const auto prompt = prompt_of(6, 9);
+  recording first, again, other;
+  REQUIRE(!f.eng->submit(request(1, prompt, 20, 1.0f, 7), first.observer()));
+  REQUIRE(!f.eng->submit(request(2, prompt, 20, 1.0f, 7), again.observer()));
+  REQUIRE(!f.eng->submit(request(3, prompt, 20, 1.0f, 8), other.observer()));
+  first.result();
+  again.result();
+  other.result();
+  CHECK(first.tokens == again.tokens);
+  CHECK(first.tokens != other.tokens);
+}
+
+TEST_CASE("a cancelled sequence gets no token after the step that "
+          "cancelled it",
+          "[unit]") {
+  fixture f(1);
+  recording running, waiting;
+  caf::error waiting_refused;
+  running.on_token = [&](const recording& r) {
+    if (r.tokens.size() == 1) {
+      // max_batch 1: this one waits behind `running` and leaves the queue.
+      waiting_refused = f.eng->submit(request(2, prompt_of(4, 5), 10),
+                                      waiting.observer());
+      f.eng->cancel(2);
+    } else if (r.tokens.size() == 3) {
+      f.eng->cancel(1);
+    }
+  };
+  REQUIRE(!f.eng->submit(request(1, prompt_of(4, 1), 50), running.observer()));
+  auto r = running.result();
+  REQUIRE(!waiting_refused);
+  CHECK(r.finish_reason == "cancelled");
+  CHECK(r.completion_tokens == 3);
+  CHECK(running.tokens.size() == 3);
+  auto w = waiting.result();
+  CHECK(w.finish_reason == "cancelled");
+  CHECK(w.completion_tokens == 0);
+  CHECK(waiting.tokens.empty());
+  f.eng->cancel(12345); // unknown ids are ignored
+  CHECK(f.eng->status().running == 0);
+}
+
+TEST_CASE("a full queue refuses at once with queue_full", "[unit]") {
+  fixture f(1, 2);
+  recording running, second, third;
+  caf::error accepted_second, accepted_third, refused;
+  worker_status while_full;
+  recording never;
+  running.on_token = [&](const recording& r) {
+    if (r.tokens.size() != 1)
+      return;
+    accepted_second = f.eng->submit(request(2, prompt_of(3, 2), 4),
+                                    second.observer());
+    accepted_third = f.eng->submit(request(3, prompt_of(3, 3), 4),
+                                   third.observer());
+    refused = f.eng->submit(request(4, prompt_of(3, 4), 4), never.observer());
+    while_full = f.eng->status();
+  };
+  REQUIRE(!f.eng->submit(request(1, prompt_of(3, 1), 6), running.observer()));
+  CHECK(running.result().finish_reason == "length");
+  REQUIRE(!accepted_second);
+  REQUIRE(!accepted_third);
+  CHECK(second.result().finish_reason == "length");
+  CHECK(third.result().finish_reason == "length");
+  CHECK(is_errc(refused, errc::queue_full));
+  CHECK(while_full.queued == 2);
+  CHECK(while_full.running == 1);
+}
+
+TEST_CASE("a stop token ends with stop and is not sent", "[unit]") {
+  fixture f;
+  const auto prompt = prompt_of(7, 11);
+  const auto reference = test::greedy_reference(f.checkpoint, prompt, 16);
+  // The first token that did not occur before it: the output ends there.
+  size_t k = 1;
+  while (k < reference.size()
+         && std::find(reference.begin(), reference.begin() + k, reference[k])
+              != reference.begin() + k)
+    ++k;
+  REQUIRE(k < reference.size());
+  recording seq;
+  auto req = request(1, prompt, 16);
+  req.stop_tokens = {reference[k], test::tiny_vocab + 5};
+  REQUIRE(!f.eng->submit(req, seq.observer()));
+  auto r = seq.result();
+  CHECK(r.finish_reason == "stop");
+  CHECK(r.completion_tokens == static_cast<int>(k));
+  CHECK(seq.tokens
+        == std::vector<std::int32_t>(reference.begin(), reference.begin() + k));
+}
+
+TEST_CASE("max_tokens and the context end with length", "[unit]") {
+  fixture f;
+  recording short_one, at_context;
+  REQUIRE(!f.eng->submit(request(1, prompt_of(4, 1), 5),
+                         short_one.observer()));
+  // 125 of 128 positions: 3 more fed, so 4 tokens fit.
+  const auto long_prompt = prompt_of(125, 2);
+  REQUIRE(!f.eng->submit(request(2, long_prompt, 100),
+                         at_context.observer()));
+  auto s = short_one.result();
+  CHECK(s.finish_reason == "length");
+  CHECK(short_one.tokens.size() == 5);
+  auto c = at_context.result();
+  CHECK(c.finish_reason == "length");
+  CHECK(c.completion_tokens == 4);
+  CHECK(at_context.tokens
+        == test::greedy_reference(f.checkpoint, long_prompt, 4));
+}
+
+TEST_CASE("invalid requests are refused before they queue", "[unit]") {
+  fixture f;
+  recording never;
+  auto refusal = [&](generate_request r) {
+    return f.eng->submit(std::move(r), never.observer());
+  };
+  CHECK(is_errc(refusal(request(1, {}, 4)), errc::invalid_request));
+  CHECK(is_errc(refusal(request(1, {1, test::tiny_vocab}, 4)),
+                errc::invalid_request));
+  CHECK(is_errc(refusal(request(1, {-1}, 4)), errc::invalid_request));
+  CHECK(is_errc(refusal(request(1, {1}, 0)), errc::invalid_request));
+  CHECK(is_errc(refusal(request(1, {1}, 4, -1.0f)), errc::invalid_request));
+  auto bad_top_p = request(1, {1}, 4);
+  bad_top_p.sampling.top_p = 0.0f;
+  CHECK(is_errc(refusal(bad_top_p), errc::invalid_request));
+  CHECK(is_errc(refusal(request(1, prompt_of(128, 1), 4)),
+                errc::prompt_too_long));
+  CHECK(f.eng->status().queued == 0);
+  CHECK(never.end.wait_for(std::chrono::seconds(0))
+        == std::future_status::timeout);
+}
+
+TEST_CASE("stopping fails what is still waiting or running", "[unit]") {
+  fixture f(1, 1);
+  recording running, waiting;
+  caf::error waiting_refused;
+  std::promise<void> in_step, resume;
+  auto resumed = resume.get_future();
+  running.on_token = [&](const recording& r) {
+    if (r.tokens.size() != 1)
+      return;
+    waiting_refused = f.eng->submit(request(2, prompt_of(3, 2), 4),
+                                    waiting.observer());
+    in_step.set_value();
+    resumed.wait(); // holds the engine inside this step until stop() began
+  };
+  REQUIRE(!f.eng->submit(request(1, prompt_of(3, 1), 100),
+                         running.observer()));
+  in_step.get_future().wait();
+  REQUIRE(!waiting_refused);
+  auto stopper = std::async(std::launch::async, [&] { f.eng->stop(); });
+  // The queue is full, so a probe is refused with queue_full until stop()
+  // has begun and with engine_failure after.
+  recording probe;
+  while (is_errc(f.eng->submit(request(3, {1}, 4), probe.observer()),
+                 errc::queue_full))
+    std::this_thread::yield();
+  resume.set_value();
+  stopper.get();
+  for (auto* seq : {&running, &waiting}) {
+    REQUIRE(seq->end.wait_for(std::chrono::seconds(0))
+            == std::future_status::ready);
+    auto e = seq->end.get();
+    CHECK((!e && is_errc(e.error(), errc::engine_failure)));
+  }
+  // The step that was running finished: the prompt's token and one decoded.
+  CHECK(running.tokens.size() == 2);
+}
+
+TEST_CASE("a missing or broken checkpoint is a clear error", "[unit]") {
+  test::temp_dir tmp;
+  engine_options o;
+  o.model_dir = (tmp / "nowhere").string();
+  CHECK_THROWS_WITH(engine(o), Catch::Contains("is not a directory"));
+  std::filesystem::create_directory(tmp / "empty");
+  o.model_dir = (tmp / "empty").string();
+  CHECK_THROWS_WITH(engine(o), Catch::Contains("config.json"));
+}
