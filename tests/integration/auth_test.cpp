@@ -1,5 +1,6 @@
 #include "actors/gateway.hpp"
 #include "service_harness.hpp"
+#include "stream_client.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -150,6 +151,41 @@ TEST_CASE("users never see each other's sessions", "[integration]") {
   CHECK(json::parse(missing.body)["error"]["code"]
         == json::parse(foreign.body)["error"]["code"]);
   CHECK(call(chatd, a.key, "GET", path)["title"] == "secret plans");
+}
+
+TEST_CASE("over WebSocket too, a foreign session answers as a missing one",
+          "[integration]") {
+  chatd_process chatd;
+  chatd.start();
+  REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
+  auto admin = admin_key(chatd);
+  auto a = make_user(chatd, admin, "ws-alice");
+  auto b = make_user(chatd, admin, "ws-bob");
+  auto session = call(chatd, a.key, "POST", "/api/sessions",
+                      {{"title", "mine"}}, 201);
+  chat::testing::ws_client ws(chatd.port(), "/v1/ws");
+  ws.send(json{{"type", "auth"}, {"api_key", b.key}}.dump());
+  auto ready = json::parse(ws.receive().value());
+  REQUIRE(ready["type"] == "ready");
+  CHECK(ready["user_id"] == b.user_id);
+  auto ask = [&](const std::string& session_id) {
+    ws.send(json{{"type", "chat"},
+                 {"id", session_id},
+                 {"session_id", session_id},
+                 {"message", "hello"},
+                 {"params", {{"max_tokens", 2}}}}
+              .dump());
+    return json::parse(ws.receive().value());
+  };
+  auto foreign = ask(session["id"]);
+  auto missing = ask("sess_missing");
+  CHECK(foreign["type"] == "error");
+  CHECK(foreign["error"]["code"] == "session_not_found");
+  CHECK(foreign["error"]["code"] == missing["error"]["code"]);
+  CHECK(call(chatd, a.key, "GET",
+             "/api/sessions/" + session["id"].get<std::string>())
+          ["message_count"]
+        == 0);
 }
 
 TEST_CASE("a key with 5 requests per minute gets 429 on the 6th, others "

@@ -126,7 +126,7 @@ void check_error(const chat::http::client_response& r, int status,
   json body;
   REQUIRE_NOTHROW(body = json::parse(r.body));
   REQUIRE(body.contains("error"));
-  const auto& e = body["error"];
+  auto e = body["error"];
   CHECK(e["message"].is_string());
   CHECK(e["type"].is_string());
   if (status == 401)
@@ -191,12 +191,12 @@ openai_stream read_openai_stream(service& svc, const std::string& target,
   REQUIRE(out.status == 200);
   out.raw = s->read_all();
   out.chunks = check_openai_framing(out.raw);
-  for (const auto& c : out.chunks) {
+  for (auto c : out.chunks) {
     if (c.contains("usage") && !c["usage"].is_null())
       out.usage = c["usage"];
     if (!c.contains("choices") || c["choices"].empty())
       continue;
-    const auto& choice = c["choices"][0];
+    auto choice = c["choices"][0];
     if (choice.contains("delta") && choice["delta"].contains("content"))
       out.text += choice["delta"]["content"].get<std::string>();
     if (choice.contains("text"))
@@ -207,7 +207,7 @@ openai_stream read_openai_stream(service& svc, const std::string& target,
   return out;
 }
 
-std::string chat_text(const json& completion) {
+std::string chat_text(json completion) {
   return completion["choices"][0]["message"]["content"].get<std::string>();
 }
 
@@ -239,7 +239,7 @@ bool has_content(const sse_event& ev) {
   auto c = json::parse(ev.data);
   if (!c.contains("choices") || c["choices"].empty())
     return false;
-  const auto& choice = c["choices"][0];
+  auto choice = c["choices"][0];
   return choice.contains("delta") && choice["delta"].contains("content")
          && !choice["delta"]["content"].get<std::string>().empty();
 }
@@ -282,7 +282,7 @@ TEST_CASE("chat completions answer per API.md, streamed with exact SSE "
     auto body = parse(r.body);
     CHECK(body["object"] == "list");
     std::vector<std::string> ids;
-    for (const auto& m : body["data"]) {
+    for (auto m : body["data"]) {
       CHECK(m["object"] == "model");
       CHECK(m["created"].is_number_integer());
       CHECK(m["owned_by"].is_string());
@@ -310,7 +310,7 @@ TEST_CASE("chat completions answer per API.md, streamed with exact SSE "
   CHECK(whole["choices"][0]["message"]["content"].is_string());
   auto finish = whole["choices"][0]["finish_reason"].get<std::string>();
   CHECK((finish == "stop" || finish == "length"));
-  const auto& usage = whole["usage"];
+  auto usage = whole["usage"];
   CHECK(usage["prompt_tokens"].get<int>() > 0);
   CHECK(usage["completion_tokens"].get<int>() <= 12);
   CHECK(usage["completion_tokens"].get<int>() >= 1);
@@ -332,13 +332,13 @@ TEST_CASE("chat completions answer per API.md, streamed with exact SSE "
            {"stream_options", {{"include_usage", true}}}});
     CHECK(s.content_type.rfind("text/event-stream", 0) == 0);
     REQUIRE(s.chunks.size() >= 3);
-    const auto& first = s.chunks.front();
+    auto first = s.chunks.front();
     REQUIRE(first["choices"].size() == 1);
     CHECK(first["choices"][0]["delta"]["role"] == "assistant");
     std::string id = first["id"];
     int finish_chunks = 0;
     for (size_t i = 0; i < s.chunks.size(); ++i) {
-      const auto& c = s.chunks[i];
+      auto c = s.chunks[i];
       INFO("chunk " << i << ": " << c.dump());
       CHECK(c["object"] == "chat.completion.chunk");
       CHECK(c["id"] == id);
@@ -354,9 +354,9 @@ TEST_CASE("chat completions answer per API.md, streamed with exact SSE "
     }
     CHECK(finish_chunks == 1);
     // The finish chunk is the one before the usage chunk.
-    const auto& fin = s.chunks[s.chunks.size() - 2];
+    auto fin = s.chunks[s.chunks.size() - 2];
     CHECK(fin["choices"][0]["finish_reason"] == finish);
-    const auto& last = s.chunks.back();
+    auto last = s.chunks.back();
     CHECK(last["choices"].is_array());
     CHECK(last["choices"].empty());
     REQUIRE(last["usage"].is_object());
@@ -375,7 +375,7 @@ TEST_CASE("chat completions answer per API.md, streamed with exact SSE "
                                      {"stream", true}});
     REQUIRE(s.chunks.size() >= 2);
     CHECK(s.chunks.front()["choices"][0]["delta"]["role"] == "assistant");
-    for (const auto& c : s.chunks) {
+    for (auto c : s.chunks) {
       INFO(c.dump());
       CHECK((!c.contains("usage") || c["usage"].is_null()));
       CHECK(c["choices"].size() == 1);
@@ -901,8 +901,8 @@ TEST_CASE("a session stores what was streamed, and a cut-off reply as "
     CHECK(s.done["usage"]["completion_tokens"].get<int>() >= 1);
     auto stored = show_session(svc, id);
     REQUIRE(stored["messages"].size() == 2);
-    const auto& user = stored["messages"][0];
-    const auto& reply = stored["messages"][1];
+    auto user = stored["messages"][0];
+    auto reply = stored["messages"][1];
     CHECK(user["role"] == "user");
     CHECK(user["content"] == "Hello");
     CHECK(reply["role"] == "assistant");
@@ -916,38 +916,51 @@ TEST_CASE("a session stores what was streamed, and a cut-off reply as "
   SECTION("a reply whose client went away") {
     constexpr int long_tokens = 100;
     auto seed = seed_for_full_length(svc, user_messages("Hello"), long_tokens);
-    auto steps_before = svc.step_count();
-    auto s = svc.open("/api/sessions/" + id + "/messages",
-                      json{{"content", "Hello"}, {"stream", true},
-                           {"max_tokens", long_tokens}, {"temperature", 1.0},
-                           {"seed", seed}});
-    REQUIRE(s->status() == 200);
-    sse_reader sse(*s);
-    auto ev = sse.next();
-    REQUIRE(ev);
-    CHECK(ev->event == "token");
-    // The sequence runs alone: one logged step is one token of it.
-    auto steps_at_close = static_cast<int>(svc.step_count() - steps_before);
-    s->close();
-    json stored;
-    REQUIRE(eventually(
-      [&] {
-        stored = show_session(svc, id);
-        return stored["messages"].size() == 2;
-      },
-      10s));
-    const auto& reply = stored["messages"][1];
-    INFO(stored.dump());
-    CHECK(reply["role"] == "assistant");
-    CHECK(reply["finish_reason"] == "cancelled");
-    // Cut short: far from the 100 tokens it would have run to.
-    CHECK(reply["tokens"].get<int>() >= 1);
-    INFO("decode steps run when the client went away: " << steps_at_close);
-    CHECK(reply["tokens"].get<int>() < long_tokens);
-    CHECK(reply["tokens"].get<int>() <= steps_at_close
-                                          + static_cast<int>(max_steps_to_cancel));
-    CHECK(stored["messages"][0]["content"] == "Hello");
+    // On a loaded machine the engine may outrun the client (it sees the
+    // first token when the reply is nearly done); such a try says nothing
+    // and is repeated with a fresh session.
+    bool judged = false;
+    for (int attempt = 0; attempt < 5 && !judged; ++attempt) {
+      auto sid = attempt == 0 ? id : create_session(svc)["id"].get<std::string>();
+      auto steps_before = svc.step_count();
+      auto s = svc.open("/api/sessions/" + sid + "/messages",
+                        json{{"content", "Hello"}, {"stream", true},
+                             {"max_tokens", long_tokens}, {"temperature", 1.0},
+                             {"seed", seed}});
+      REQUIRE(s->status() == 200);
+      sse_reader sse(*s);
+      auto ev = sse.next();
+      REQUIRE(ev);
+      CHECK(ev->event == "token");
+      // The sequence runs alone: one logged step is one token of it.
+      auto steps_at_close = static_cast<int>(svc.step_count() - steps_before);
+      s->close();
+      json stored;
+      REQUIRE(eventually(
+        [&] {
+          stored = show_session(svc, sid);
+          return stored["messages"].size() == 2;
+        },
+        10s));
+      if (steps_at_close + static_cast<int>(max_steps_to_cancel) >= long_tokens)
+        continue;
+      judged = true;
+      auto reply = stored["messages"][1];
+      INFO(stored.dump());
+      INFO("decode steps run when the client went away: " << steps_at_close);
+      CHECK(reply["role"] == "assistant");
+      CHECK(reply["finish_reason"] == "cancelled");
+      // Cut short: within a few steps of the disconnect.
+      CHECK(reply["tokens"].get<int>() >= 1);
+      CHECK(reply["tokens"].get<int>() < long_tokens);
+      CHECK(reply["tokens"].get<int>()
+            <= steps_at_close + static_cast<int>(max_steps_to_cancel));
+      CHECK(stored["messages"][0]["content"] == "Hello");
+    }
+    INFO("in every try the reply was nearly done before the client saw it");
+    CHECK(judged);
   }
+
 }
 
 TEST_CASE("POST /chat answers text/plain with X-Session-ID and continues "
