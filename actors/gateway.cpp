@@ -12,24 +12,23 @@ namespace chat {
 
 namespace {
 
-/// Forwards to the real responder and records the admin action with the
-/// status it answered (who, what, which object, when; never a secret).
-class audited_responder : public http::responder {
+/// Forwards to the real responder and reports the status it answers with
+/// (once) to `on_status`: for the request metrics and the audit log.
+class observed_responder : public http::responder {
 public:
-  audited_responder(http::responder_ptr inner, caf::actor store,
-                    storage::audit_entry entry)
-    : inner_(std::move(inner)), store_(std::move(store)),
-      entry_(std::move(entry)) {
+  observed_responder(http::responder_ptr inner,
+                     std::function<void(int)> on_status)
+    : inner_(std::move(inner)), on_status_(std::move(on_status)) {
   }
 
   void send(http::response r) override {
-    record(r.status);
+    report(r.status);
     inner_->send(std::move(r));
   }
 
   void start_stream(std::string content_type,
                     http::header_list headers) override {
-    record(200);
+    report(200);
     inner_->start_stream(std::move(content_type), std::move(headers));
   }
 
@@ -46,26 +45,38 @@ public:
   }
 
 private:
-  void record(int status) {
-    if (recorded_.exchange(true))
-      return;
-    auto entry = entry_;
-    entry.status = status;
-    run_in_store(store_, [entry](store_context& db) { db.audit.record(entry); });
+  void report(int status) {
+    if (!reported_.exchange(true))
+      on_status_(status);
   }
 
   http::responder_ptr inner_;
-  caf::actor store_;
-  storage::audit_entry entry_;
-  std::atomic<bool> recorded_{false};
+  std::function<void(int)> on_status_;
+  std::atomic<bool> reported_{false};
 };
+
+/// Counts the request under its route in the metrics.
+http::responder_ptr counted(http::responder_ptr done,
+                            std::shared_ptr<service_metrics> metrics,
+                            std::string route) {
+  return std::make_shared<observed_responder>(
+    std::move(done), [metrics = std::move(metrics),
+                      route = std::move(route)](int status) {
+      metrics->count_request(route, status);
+    });
+}
 
 } // namespace
 
 void route_table::add_public(std::string method, std::string pattern,
                              http::handler h) {
+  auto route = method + " " + pattern;
+  auto metrics = deps_.metrics;
   routes_->add({std::move(method), std::move(pattern), http::access::public_,
-                std::move(h)});
+                [h = std::move(h), metrics, route](http::request& req,
+                                                   http::responder_ptr done) {
+                  h(req, counted(std::move(done), metrics, route));
+                }});
 }
 
 void route_table::add(std::string method, std::string pattern,
@@ -74,6 +85,7 @@ void route_table::add(std::string method, std::string pattern,
   auto action = method + " " + pattern;
   auto handle = [deps, needs, action, h = std::move(h)](
                   http::request& req, http::responder_ptr done) {
+    done = counted(std::move(done), deps.metrics, action);
     auto key = presented_key(req);
     run_in_store(deps.store, [deps, needs, action, h, key,
                               req = std::move(req),
@@ -101,10 +113,15 @@ void route_table::add(std::string method, std::string pattern,
           std::string target;
           if (auto it = req.params.find("id"); it != req.params.end())
             target = it->second;
-          done = std::make_shared<audited_responder>(
-            done, deps.store,
-            storage::audit_entry{0, auth.who->user_id, auth.who->key_id,
-                                 action, target, 0, 0});
+          storage::audit_entry entry{0, auth.who->user_id, auth.who->key_id,
+                                     action, target, 0, 0};
+          done = std::make_shared<observed_responder>(
+            done, [store = deps.store, entry](int status) mutable {
+              entry.status = status;
+              run_in_store(store, [entry](store_context& db) {
+                db.audit.record(entry);
+              });
+            });
         }
         api_call call{req, *auth.who, done};
         h(call, db);
@@ -127,6 +144,7 @@ std::shared_ptr<http::router> make_gateway_routes(const gateway_deps& deps) {
   auto routes = std::make_shared<http::router>();
   route_table table(routes, deps);
   add_ops_routes(table);
+  add_metrics_route(table);
   add_openai_routes(table);
   add_session_routes(table);
   add_admin_routes(table);

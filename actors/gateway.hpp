@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/auth.hpp"
+#include "actors/metrics.hpp"
 #include "actors/protocol/registrar.hpp"
 #include "actors/served_model.hpp"
 #include "actors/service_state.hpp"
@@ -44,6 +45,7 @@ struct gateway_deps {
   std::shared_ptr<const service_state> status;
   std::shared_ptr<model_slot> model;
   std::shared_ptr<rate_limiter> limiter;
+  std::shared_ptr<service_metrics> metrics;
 };
 
 /// One authenticated API call.

@@ -54,7 +54,24 @@ struct generation_state {
   bool cancelled = false;
   bool done = false;
   std::optional<generation_result> result;
+  std::chrono::steady_clock::time_point started
+    = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> last_token;
 };
+
+/// Records latency of a chunk's arrival in the metrics.
+void observe_chunk(generation_state& st, std::size_t tokens) {
+  auto now = std::chrono::steady_clock::now();
+  auto& m = *st.job.metrics;
+  m.tokens_generated += tokens;
+  std::chrono::duration<double> since
+    = now - (st.last_token ? *st.last_token : st.started);
+  if (st.last_token)
+    m.inter_token_latency.observe(since.count());
+  else
+    m.time_to_first_token.observe(since.count());
+  st.last_token = now;
+}
 
 } // namespace
 
@@ -75,22 +92,24 @@ caf::behavior generation(caf::event_based_actor* self, generation_job job,
   auto emit = [st](const std::string& text) {
     auto safe = st->stops->push(text);
     st->reply += safe;
-    if (!st->cancelled)
-      st->job.writer->text(safe);
+    st->job.writer->text(safe);
   };
 
+  st->job.metrics->active_streams++;
   auto finish = [self, st] {
     if (st->done)
       return;
     st->done = true;
+    st->job.metrics->active_streams--;
     if (st->job.on_finish)
       st->job.on_finish();
     self->quit();
   };
 
+  // Writers get every event even after a cancel: a WebSocket client that
+  // cancelled waits for its `done`; a gone HTTP client's writes are dropped.
   auto fail = [st, finish](const api::api_error& e) {
-    if (!st->cancelled)
-      st->job.writer->fail(e);
+    st->job.writer->fail(e);
     finish();
   };
 
@@ -101,16 +120,14 @@ caf::behavior generation(caf::event_based_actor* self, generation_job job,
     emit(st->detok->flush());
     auto tail = st->stops->flush();
     st->reply += tail;
-    if (!st->cancelled)
-      st->job.writer->text(tail);
+    st->job.writer->text(tail);
     std::string reason = st->cancelled        ? "cancelled"
                          : st->stop_string_hit ? "stop"
                                                : st->result->finish_reason;
     usage_counts usage{st->result->prompt_tokens,
                        st->result->completion_tokens};
     if (!st->job.exchange) {
-      if (!st->cancelled)
-        st->job.writer->end(reason, usage);
+      st->job.writer->end(reason, usage);
       return finish();
     }
     auto ex = *st->job.exchange;
@@ -129,8 +146,7 @@ caf::behavior generation(caf::event_based_actor* self, generation_job job,
                      return fail(api::api_error(
                        404, "session_not_found",
                        "the session was deleted during the reply"));
-                   if (!st->cancelled)
-                     st->job.writer->end(reason, usage);
+                   st->job.writer->end(reason, usage);
                    finish();
                  });
   };
@@ -164,6 +180,7 @@ caf::behavior generation(caf::event_based_actor* self, generation_job job,
     [st, emit, cancel_remote, complete](token_chunk& chunk) {
       if (st->done || chunk.id != st->id)
         return;
+      observe_chunk(*st, chunk.tokens.size());
       for (auto token : chunk.tokens) {
         ++st->received;
         if (st->stop_string_hit)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/metrics.hpp"
 #include "actors/protocol/registrar.hpp"
 #include "actors/reply_writer.hpp"
 #include "actors/served_model.hpp"
@@ -30,6 +31,8 @@ struct generation_job {
   std::string session_id;
   /// Runs once when the generation is over, however it ended.
   std::function<void()> on_finish;
+  /// Where tokens, time to first token and inter-token latency are counted.
+  std::shared_ptr<service_metrics> metrics;
 };
 
 /// A new request id, unique in this process.

@@ -40,6 +40,8 @@ struct ws_state {
   std::map<std::string, caf::actor> running;
   std::set<std::string> starting;
   std::set<std::string> cancel_when_started;
+  /// Frames that arrived while the key was being checked, in order.
+  std::vector<std::string> held_frames;
 };
 
 void send_error(ws_state& st, const std::string& id, int status,
@@ -146,7 +148,8 @@ void on_chat_frame(caf::event_based_actor* self, ws_state& st,
       session_id = it->get<std::string>();
     }
     auto m = frame.find("message");
-    if (m == frame.end() || !m->is_string() || m->empty())
+    if (m == frame.end() || !m->is_string()
+        || m->get_ref<const std::string&>().empty())
       throw api::bad_param("message", "'message' must be a non-empty string");
     message = m->get<std::string>();
     if (auto p = frame.find("params"); p != frame.end() && !p->is_null()) {
@@ -168,6 +171,10 @@ void on_chat_frame(caf::event_based_actor* self, ws_state& st,
 
 void on_frame(caf::event_based_actor* self, ws_state& st,
               const std::string& text) {
+  if (st.authenticating) {
+    st.held_frames.push_back(text);
+    return;
+  }
   json frame;
   try {
     frame = json::parse(text);
@@ -179,8 +186,6 @@ void on_frame(caf::event_based_actor* self, ws_state& st,
     return send_error(st, "", 400, "invalid_frame",
                       "a frame must be an object with a string 'type'");
   auto type = frame["type"].get<std::string>();
-  if (type == "ping")
-    return st.conn->send(R"({"type":"pong"})");
   if (!st.who) {
     if (type == "auth" && !st.authenticating) {
       auto key = frame.find("api_key");
@@ -191,6 +196,8 @@ void on_frame(caf::event_based_actor* self, ws_state& st,
     return send_error(st, "", 401, "unauthenticated",
                       "authenticate first with {\"type\":\"auth\"}");
   }
+  if (type == "ping")
+    return st.conn->send(R"({"type":"pong"})");
   if (type == "chat")
     return on_chat_frame(self, st, frame);
   if (type == "cancel") {
@@ -225,13 +232,17 @@ caf::behavior ws_chat(caf::event_based_actor* self, gateway_deps deps,
   }
   return {
     [self, st](frame_atom, std::string& text) { on_frame(self, *st, text); },
-    [st](authed_atom, principal& who) {
+    [self, st](authed_atom, principal& who) {
       st->authenticating = false;
       st->who = who;
       st->conn->send(json{{"type", "ready"}, {"user_id", who.user_id}}.dump());
+      auto held = std::move(st->held_frames);
+      for (const auto& text : held)
+        on_frame(self, *st, text);
     },
     [st](authed_atom, std::string& message) {
       st->authenticating = false;
+      st->held_frames.clear();
       st->conn->send(
         ws_error_frame("", api::api_error(401, "invalid_api_key", message)));
       st->conn->close(close_unauthenticated, "unauthenticated");

@@ -40,6 +40,8 @@ public:
                      [self = shared_from_this()](beast::error_code ec) {
                        if (ec)
                          return self->closed();
+                       self->accepted_ = true;
+                       self->pump();
                        self->do_read();
                      });
   }
@@ -96,7 +98,8 @@ private:
   }
 
   void pump() {
-    if (done_ || writing_)
+    // Frames queued by the application before the handshake ends wait.
+    if (done_ || writing_ || !accepted_)
       return;
     if (pending_.empty()) {
       if (close_after_) {
@@ -141,6 +144,7 @@ private:
   std::deque<std::string> pending_;
   std::uint64_t pending_bytes_ = 0;
   bool writing_ = false;
+  bool accepted_ = false;
   bool done_ = false;
   std::optional<websocket::close_reason> close_after_;
 };

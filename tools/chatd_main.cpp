@@ -104,6 +104,7 @@ int run(const chat::config& cfg) {
   deps.status = status;
   deps.model = std::make_shared<chat::model_slot>(model);
   deps.limiter = std::make_shared<chat::rate_limiter>();
+  deps.metrics = std::make_shared<chat::service_metrics>();
   std::unique_ptr<chat::http::server> gateway;
   try {
     chat::http::server_limits limits;

@@ -2,6 +2,8 @@
 
 #include "http/api_error.hpp"
 
+#include <caf/all.hpp>
+
 #include <nlohmann/json.hpp>
 
 namespace chat {
@@ -24,6 +26,55 @@ void add_ops_routes(route_table& table) {
       done->send(http::json_response(
         200,
         nlohmann::json{{"status", "ready"}, {"ready_workers", ready}}.dump()));
+    });
+}
+
+namespace {
+
+/// Per-worker load as gauges, from the pool's status answer.
+std::string worker_gauges(const std::vector<worker_row>& rows) {
+  std::string out = "# TYPE chatd_worker_up gauge\n";
+  std::string running = "# TYPE chatd_worker_running gauge\n";
+  std::string queued = "# TYPE chatd_queue_depth gauge\n";
+  std::string batch = "# TYPE chatd_batch_size_peak gauge\n";
+  std::string rate = "# TYPE chatd_worker_tokens_per_second gauge\n";
+  for (const auto& w : rows) {
+    auto label = "{worker=\"" + w.id + "\",device=\"" + w.info.device + "\"}";
+    out += "chatd_worker_up" + label + (w.state == "ready" ? " 1\n" : " 0\n");
+    running += "chatd_worker_running" + label + " "
+               + std::to_string(w.status.running) + "\n";
+    queued += "chatd_queue_depth" + label + " "
+              + std::to_string(w.status.queued) + "\n";
+    batch += "chatd_batch_size_peak" + label + " "
+             + std::to_string(w.status.peak_batch) + "\n";
+    rate += "chatd_worker_tokens_per_second" + label + " "
+            + std::to_string(w.status.tokens_per_sec) + "\n";
+  }
+  return out + running + queued + batch + rate;
+}
+
+} // namespace
+
+void add_metrics_route(route_table& table) {
+  const auto deps = table.deps();
+  table.add_public(
+    "GET", "/metrics", [deps](http::request&, http::responder_ptr done) {
+      deps.system->spawn([deps, done](caf::event_based_actor* self) {
+        auto answer = [deps, done](const std::string& workers) {
+          http::response r;
+          r.content_type = "text/plain; version=0.0.4";
+          r.body = deps.metrics->render() + workers
+                   + "# TYPE chatd_workers_ready gauge\nchatd_workers_ready "
+                   + std::to_string(deps.status->ready_workers.load()) + "\n";
+          done->send(std::move(r));
+        };
+        self->request(deps.pool, std::chrono::seconds(3), atom::status::value)
+          .then(
+            [answer](std::vector<worker_row>& rows) {
+              answer(worker_gauges(rows));
+            },
+            [answer](caf::error&) { answer(""); });
+      });
     });
 }
 

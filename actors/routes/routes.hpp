@@ -7,6 +7,9 @@ namespace chat {
 /// /healthz, /readyz.
 void add_ops_routes(route_table& table);
 
+/// /metrics (Prometheus text).
+void add_metrics_route(route_table& table);
+
 /// /v1/models, /v1/chat/completions, /v1/completions.
 void add_openai_routes(route_table& table);
 

@@ -60,6 +60,7 @@ caf::actor start_generation(const gateway_deps& deps, const principal& who,
   job.model = std::move(plan.model);
   job.writer = std::move(plan.writer);
   job.exchange = std::move(plan.exchange);
+  job.metrics = deps.metrics;
   job.user_id = who.user_id;
   job.session_id = std::move(plan.session_id);
   job.on_finish = [limiter = deps.limiter, key = who.key_id,

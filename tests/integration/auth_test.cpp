@@ -64,6 +64,7 @@ std::vector<chat::http::route> route_table() {
   deps.status = std::make_shared<chat::service_state>();
   deps.model = std::make_shared<chat::model_slot>(nullptr);
   deps.limiter = std::make_shared<chat::rate_limiter>();
+  deps.metrics = std::make_shared<chat::service_metrics>();
   return chat::make_gateway_routes(deps)->routes();
 }
 

@@ -14,7 +14,7 @@ namespace chat::testing {
 
 /// Polls `condition` every 20 ms until it holds or `deadline` passes.
 bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds deadline = std::chrono::seconds(30));
+                std::chrono::milliseconds deadline = std::chrono::seconds(60));
 
 /// A fresh directory removed at the end of the test.
 struct temp_dir {
