@@ -144,15 +144,38 @@ private:
   bool role_sent_ = false;
 };
 
-class openai_json_writer final : public reply_writer {
+/// Shared by the one-answer writers: collect the text, answer once.
+class json_reply_base : public reply_writer {
+public:
+  void text(const std::string& piece) override {
+    text_ += piece;
+  }
+
+  void fail(const api::api_error& error) override {
+    done_->send(error.to_response());
+  }
+
+protected:
+  json_reply_base(http::responder_ptr done, reply_meta meta)
+    : done_(std::move(done)), meta_(std::move(meta)) {
+  }
+
+  void answer(const json& body) {
+    auto r = http::json_response(200, body.dump());
+    r.headers = session_headers(meta_);
+    done_->send(std::move(r));
+  }
+
+  http::responder_ptr done_;
+  reply_meta meta_;
+  std::string text_;
+};
+
+class openai_json_writer final : public json_reply_base {
 public:
   openai_json_writer(http::responder_ptr done, reply_meta meta,
                      openai_kind kind)
-    : done_(std::move(done)), meta_(std::move(meta)), kind_(kind) {
-  }
-
-  void text(const std::string& piece) override {
-    text_ += piece;
+    : json_reply_base(std::move(done), std::move(meta)), kind_(kind) {
   }
 
   void end(const std::string& finish_reason, usage_counts usage) override {
@@ -168,20 +191,11 @@ public:
                  {"model", meta_.model_id},
                  {"choices", json::array({choice})},
                  {"usage", usage_json(usage)}};
-    auto r = http::json_response(200, body.dump());
-    r.headers = session_headers(meta_);
-    done_->send(std::move(r));
-  }
-
-  void fail(const api::api_error& error) override {
-    done_->send(error.to_response());
+    answer(body);
   }
 
 private:
-  http::responder_ptr done_;
-  reply_meta meta_;
   openai_kind kind_;
-  std::string text_;
 };
 
 class session_stream_writer final : public streaming_base {
@@ -210,14 +224,10 @@ public:
   }
 };
 
-class session_json_writer final : public reply_writer {
+class session_json_writer final : public json_reply_base {
 public:
   session_json_writer(http::responder_ptr done, reply_meta meta)
-    : done_(std::move(done)), meta_(std::move(meta)) {
-  }
-
-  void text(const std::string& piece) override {
-    text_ += piece;
+    : json_reply_base(std::move(done), std::move(meta)) {
   }
 
   void end(const std::string& finish_reason, usage_counts usage) override {
@@ -229,19 +239,8 @@ public:
                  {"tokens", usage.completion_tokens},
                  {"finish_reason", finish_reason},
                  {"usage", usage_json(usage)}};
-    auto r = http::json_response(200, body.dump());
-    r.headers = session_headers(meta_);
-    done_->send(std::move(r));
+    answer(body);
   }
-
-  void fail(const api::api_error& error) override {
-    done_->send(error.to_response());
-  }
-
-private:
-  http::responder_ptr done_;
-  reply_meta meta_;
-  std::string text_;
 };
 
 class plain_text_writer final : public streaming_base {

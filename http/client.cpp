@@ -17,13 +17,13 @@ namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-client_response fetch(const std::string& host, std::uint16_t port,
-                      const std::string& method, const std::string& target,
-                      const std::string& body, const header_map& headers,
-                      std::chrono::milliseconds timeout) {
-  net::io_context ioc;
-  tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
+namespace {
+
+/// A request that closes its connection after the answer.
+bhttp::request<bhttp::string_body>
+make_request(const std::string& host, const std::string& method,
+             const std::string& target, const std::string& body,
+             const header_map& headers) {
   bhttp::request<bhttp::string_body> req;
   req.method_string(method);
   req.target(target);
@@ -36,6 +36,19 @@ client_response fetch(const std::string& host, std::uint16_t port,
   if (!body.empty() || method == "POST" || method == "PUT"
       || method == "PATCH")
     req.prepare_payload();
+  return req;
+}
+
+} // namespace
+
+client_response fetch(const std::string& host, std::uint16_t port,
+                      const std::string& method, const std::string& target,
+                      const std::string& body, const header_map& headers,
+                      std::chrono::milliseconds timeout) {
+  net::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  auto req = make_request(host, method, target, body, headers);
 
   client_response out;
   beast::flat_buffer buffer;
@@ -99,16 +112,7 @@ void fetch_stream(const std::string& host, std::uint16_t port,
   }
   if (ec)
     throw std::runtime_error(where + ": " + ec.message());
-  bhttp::request<bhttp::string_body> req;
-  req.method_string(method);
-  req.target(target);
-  req.version(11);
-  req.set(bhttp::field::host, host);
-  req.set(bhttp::field::connection, "close");
-  for (const auto& [name, value] : headers)
-    req.set(name, value);
-  req.body() = body;
-  req.prepare_payload();
+  auto req = make_request(host, method, target, body, headers);
   bhttp::write(stream, req, ec);
   if (ec)
     throw std::runtime_error(where + ": " + ec.message());

@@ -54,15 +54,6 @@ api_key read_key(SQLite::Statement& st) {
   return k;
 }
 
-template <class T>
-void bind_optional(SQLite::Statement& st, const char* name,
-                   const std::optional<T>& value) {
-  if (value)
-    st.bind(name, *value);
-  else
-    st.bind(name);
-}
-
 std::vector<api_key> read_all(SQLite::Statement& st) {
   std::vector<api_key> out;
   while (st.executeStep())

@@ -32,15 +32,6 @@ model_record read_model(SQLite::Statement& st) {
   return m;
 }
 
-template <class T>
-void bind_optional(SQLite::Statement& st, const char* name,
-                   const std::optional<T>& value) {
-  if (value)
-    st.bind(name, *value);
-  else
-    st.bind(name);
-}
-
 } // namespace
 
 models_repo::models_repo(SQLite::Database& db)

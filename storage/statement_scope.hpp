@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include <optional>
+
 namespace chat::storage {
 
 /// Resets a reused prepared statement and clears its bindings when the scope
@@ -23,5 +25,15 @@ public:
 private:
   SQLite::Statement& st_;
 };
+
+/// Binds `value`, or NULL when it is empty.
+template <class T>
+void bind_optional(SQLite::Statement& st, const char* name,
+                   const std::optional<T>& value) {
+  if (value)
+    st.bind(name, *value);
+  else
+    st.bind(name);
+}
 
 } // namespace chat::storage

@@ -9,12 +9,12 @@
 #include "config/config_loader.hpp"
 #include "log/log.hpp"
 #include "tools/process_signals.hpp"
+#include "tools/service_main.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
 #include <csignal>
-#include <iostream>
 #include <memory>
 #include <unistd.h>
 
@@ -134,23 +134,9 @@ int run(const chat::config& cfg) {
 } // namespace
 
 int main(int argc, char** argv) {
-  chat::block_shutdown_signals();
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << "Usage: chat-worker --connect HOST:PORT --model DIR "
-                   "[--device cpu|cuda|auto] [--name NAME] [flags]\n\n"
-                << chat::config_help();
-      return 0;
-    }
-  }
-  try {
-    return run(chat::load_config_from_process(argc, argv));
-  } catch (const chat::config_error& e) {
-    std::cerr << "chat-worker: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    chat::log::error("worker", "fatal").kv("what", e.what());
-    return 1;
-  }
+  return chat::service_main(
+    argc, argv, "chat-worker",
+    "Usage: chat-worker --connect HOST:PORT --model DIR "
+    "[--device cpu|cuda|auto] [--name NAME] [flags]",
+    run);
 }

@@ -16,6 +16,7 @@
 #include "storage/database.hpp"
 #include "storage/models.hpp"
 #include "tools/process_signals.hpp"
+#include "tools/service_main.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -148,23 +149,7 @@ int run(const chat::config& cfg) {
 } // namespace
 
 int main(int argc, char** argv) {
-  chat::block_shutdown_signals();
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::cout << "Usage: chatd [--config FILE] [flags]\n\n"
-                << chat::config_help();
-      return 0;
-    }
-  }
-  try {
-    auto cfg = chat::load_config_from_process(argc, argv);
-    return run(cfg);
-  } catch (const chat::config_error& e) {
-    std::cerr << "chatd: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    chat::log::error("chatd", "fatal").kv("what", e.what());
-    return 1;
-  }
+  return chat::service_main(argc, argv, "chatd",
+                            "Usage: chatd [--config FILE] [flags]",
+                            run);
 }
