@@ -356,8 +356,9 @@ cut_short run_and_cut(service& svc, std::uint64_t seed, int tokens,
             .dump());
   auto start = next_frame(ws);
   REQUIRE(start["type"] == "start");
-  REQUIRE(next_frame(ws)["type"] == "token");
-  // The sequence runs alone: one logged step is one token of it.
+  // Cut as soon as the chat started: on an idle machine the tiny model
+  // decodes a whole reply faster than its first token frame reaches the
+  // client. The sequence runs alone: one logged step is one token of it.
   out.steps_at_cut = svc.step_count() - steps_before;
   if (by_cancel) {
     ws.send(R"({"type":"cancel","id":"long"})");
