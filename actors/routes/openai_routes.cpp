@@ -81,12 +81,18 @@ void completions(const gateway_deps& deps, api_call& call, store_context&) {
 
 void list_models(const gateway_deps& deps, api_call& call, store_context&) {
   json data = json::array();
-  if (auto model = deps.model->get())
-    for (const auto& id : {model->id, std::string("default")})
-      data.push_back({{"id", id},
-                      {"object", "model"},
-                      {"created", model->created_at},
-                      {"owned_by", "chatd"}});
+  auto model = deps.model->get();
+  std::vector<std::string> ids;
+  if (model) {
+    ids.push_back(model->id);
+    if (model->id != "default")
+      ids.push_back("default");
+  }
+  for (const auto& id : ids)
+    data.push_back({{"id", id},
+                    {"object", "model"},
+                    {"created", model->created_at},
+                    {"owned_by", "chatd"}});
   call.done->send(http::json_response(
     200, json{{"object", "list"}, {"data", data}}.dump()));
 }
