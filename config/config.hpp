@@ -23,6 +23,10 @@ struct server_config {
   std::uint32_t max_header_bytes = 16u << 10;
   /// A request must arrive completely within this many seconds.
   int read_timeout_s = 30;
+  /// PEM certificate chain and private key; when both are set the gateway
+  /// serves HTTPS and WSS only.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 /// The pool of inference workers `chatd` starts and supervises.

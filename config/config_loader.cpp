@@ -193,6 +193,12 @@ const std::vector<field>& fields() {
                   "seconds a client has to send a whole request",
                   [](auto& c) -> auto& { return c.server.read_timeout_s; }, 1,
                   86400),
+    string_field("server.tls_cert", "tls-cert",
+                 "PEM certificate chain; with server.tls_key: HTTPS and WSS only",
+                 [](auto& c) -> auto& { return c.server.tls_cert; }),
+    string_field("server.tls_key", "tls-key",
+                 "PEM private key of server.tls_cert",
+                 [](auto& c) -> auto& { return c.server.tls_key; }),
     list_field("workers.devices", "devices",
                "devices with one local chat-worker each (comma-separated)",
                [](auto& c) -> auto& { return c.workers.devices; },
@@ -303,6 +309,11 @@ void apply_json(config& cfg, const json& obj, const std::string& prefix,
 }
 
 void check_whole(const config& cfg) {
+  if (cfg.server.tls_cert.empty() != cfg.server.tls_key.empty())
+    fail(cfg.server.tls_cert.empty() ? "server.tls_cert" : "server.tls_key",
+         "must be set together with "
+           + std::string(cfg.server.tls_cert.empty() ? "server.tls_key"
+                                                     : "server.tls_cert"));
   if (cfg.workers.restart_backoff_max_ms < cfg.workers.restart_backoff_ms)
     fail("workers.restart_backoff_max_ms",
          "must not be below workers.restart_backoff_ms ("

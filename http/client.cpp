@@ -1,11 +1,15 @@
 #include "http/client.hpp"
 
+#include "http/tls_context.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <cctype>
 #include <stdexcept>
@@ -39,115 +43,155 @@ make_request(const std::string& host, const std::string& method,
   return req;
 }
 
-} // namespace
-
-client_response fetch(const std::string& host, std::uint16_t port,
-                      const std::string& method, const std::string& target,
-                      const std::string& body, const header_map& headers,
-                      std::chrono::milliseconds timeout) {
-  net::io_context ioc;
-  tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
-  auto req = make_request(host, method, target, body, headers);
-
-  client_response out;
-  beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(64ull << 20);
-  beast::error_code failure;
-  stream.expires_after(timeout);
-  resolver.async_resolve(
-    host, std::to_string(port),
-    [&](beast::error_code ec, tcp::resolver::results_type results) {
-      if (ec)
-        return void(failure = ec);
-      stream.async_connect(results, [&](beast::error_code ec,
-                                        const tcp::endpoint&) {
-        if (ec)
-          return void(failure = ec);
-        bhttp::async_write(stream, req, [&](beast::error_code ec,
-                                            std::size_t) {
-          if (ec)
-            return void(failure = ec);
-          bhttp::async_read(stream, buffer, parser,
-                            [&](beast::error_code ec, std::size_t) {
-                              if (ec)
-                                failure = ec;
-                            });
-        });
-      });
-    });
-  ioc.run();
-  if (failure)
-    throw std::runtime_error(method + " " + target + " on " + host + ":"
-                             + std::to_string(port) + ": "
-                             + failure.message());
-  auto res = parser.release();
-  out.status = static_cast<int>(res.result_int());
-  for (const auto& field : res) {
+template <class Fields>
+header_map lowercase_headers(const Fields& fields) {
+  header_map out;
+  for (const auto& field : fields) {
     std::string name(field.name_string());
     for (auto& ch : name)
       ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    out.headers[name] = std::string(field.value());
+    out[name] = std::string(field.value());
   }
-  out.body = std::move(res.body());
   return out;
 }
 
-void fetch_stream(const std::string& host, std::uint16_t port,
-                  const std::string& method, const std::string& target,
-                  const std::string& body, const header_map& headers,
-                  const stream_handlers& handlers,
-                  std::chrono::milliseconds idle_timeout) {
-  auto where = method + " " + target + " on " + host + ":"
-               + std::to_string(port);
+/// Runs one asynchronous operation to its end and returns its error. Every
+/// step is asynchronous because Beast's stream deadlines apply only to
+/// asynchronous operations.
+template <class Initiate>
+beast::error_code await(net::io_context& ioc, Initiate&& initiate) {
+  beast::error_code result;
+  initiate([&result](beast::error_code ec, auto&&...) { result = ec; });
+  ioc.restart();
+  ioc.run();
+  return result;
+}
+
+void check(beast::error_code ec, const std::string& where) {
+  if (ec)
+    throw std::runtime_error(where + ": " + ec.message());
+}
+
+/// Connects to `to` (TLS handshake included) and hands the stream to `use`
+/// as (io_context&, stream&); the stream is beast::tcp_stream or an
+/// ssl_stream over it.
+template <class Use>
+void with_connection(const endpoint& to, std::chrono::milliseconds timeout,
+                     const std::string& where, Use&& use) {
   net::io_context ioc;
   tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
-  beast::error_code ec;
-  auto results = resolver.resolve(host, std::to_string(port), ec);
-  if (!ec) {
-    stream.expires_after(idle_timeout);
-    stream.connect(results, ec);
-  }
-  if (ec)
-    throw std::runtime_error(where + ": " + ec.message());
-  auto req = make_request(host, method, target, body, headers);
-  bhttp::write(stream, req, ec);
-  if (ec)
-    throw std::runtime_error(where + ": " + ec.message());
+  tcp::resolver::results_type addresses;
+  auto ec = await(ioc, [&](auto done) {
+    resolver.async_resolve(to.host, std::to_string(to.port),
+                           [&addresses, done](beast::error_code e,
+                                              tcp::resolver::results_type r) {
+                             addresses = std::move(r);
+                             done(e);
+                           });
+  });
+  check(ec, where);
+  beast::tcp_stream tcp(ioc);
+  tcp.expires_after(timeout);
+  check(await(ioc,
+              [&](auto done) {
+                tcp.async_connect(addresses,
+                                  [done](beast::error_code e,
+                                         const tcp::endpoint&) { done(e); });
+              }),
+        where);
+  if (!to.tls)
+    return use(ioc, tcp);
+  auto context = make_client_tls_context(to.ca_file);
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *context);
+  // SNI, and the certificate must name the host.
+  SSL_set_tlsext_host_name(stream.native_handle(), to.host.c_str());
+  stream.set_verify_callback(net::ssl::host_name_verification(to.host));
+  check(await(ioc,
+              [&](auto done) {
+                stream.async_handshake(net::ssl::stream_base::client, done);
+              }),
+        where + ": TLS handshake");
+  use(ioc, stream);
+}
 
-  beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::buffer_body> parser;
-  parser.body_limit(boost::none);
-  stream.expires_after(idle_timeout);
-  bhttp::read_header(stream, buffer, parser, ec);
-  if (ec)
-    throw std::runtime_error(where + ": " + ec.message());
-  header_map got;
-  for (const auto& field : parser.get()) {
-    std::string name(field.name_string());
-    for (auto& ch : name)
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    got[name] = std::string(field.value());
-  }
-  if (handlers.on_headers)
-    handlers.on_headers(static_cast<int>(parser.get().result_int()), got);
-  char chunk[4096];
-  while (!parser.is_done()) {
-    parser.get().body().data = chunk;
-    parser.get().body().size = sizeof chunk;
-    stream.expires_after(idle_timeout);
-    bhttp::read(stream, buffer, parser, ec);
-    if (ec == bhttp::error::need_buffer)
-      ec = {};
-    if (ec)
-      throw std::runtime_error(where + ": " + ec.message());
-    auto size = sizeof chunk - parser.get().body().size;
-    if (size > 0 && handlers.on_data
-        && !handlers.on_data(std::string(chunk, size)))
-      return;
-  }
+std::string describe(const endpoint& to, const std::string& method,
+                     const std::string& target) {
+  return method + " " + target + " on " + (to.tls ? "https://" : "http://")
+         + to.host + ":" + std::to_string(to.port);
+}
+
+} // namespace
+
+client_response fetch(const endpoint& to, const std::string& method,
+                      const std::string& target, const std::string& body,
+                      const header_map& headers,
+                      std::chrono::milliseconds timeout) {
+  const auto where = describe(to, method, target);
+  client_response out;
+  with_connection(to, timeout, where, [&](net::io_context& ioc,
+                                          auto& stream) {
+    auto req = make_request(to.host, method, target, body, headers);
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(64ull << 20);
+    check(await(ioc,
+                [&](auto done) { bhttp::async_write(stream, req, done); }),
+          where);
+    check(await(ioc,
+                [&](auto done) {
+                  bhttp::async_read(stream, buffer, parser, done);
+                }),
+          where);
+    auto res = parser.release();
+    out.status = static_cast<int>(res.result_int());
+    out.headers = lowercase_headers(res);
+    out.body = std::move(res.body());
+  });
+  return out;
+}
+
+void fetch_stream(const endpoint& to, const std::string& method,
+                  const std::string& target, const std::string& body,
+                  const header_map& headers, const stream_handlers& handlers,
+                  std::chrono::milliseconds idle_timeout) {
+  const auto where = describe(to, method, target);
+  with_connection(to, idle_timeout, where, [&](net::io_context& ioc,
+                                               auto& stream) {
+    auto& deadline = beast::get_lowest_layer(stream);
+    auto req = make_request(to.host, method, target, body, headers);
+    deadline.expires_after(idle_timeout);
+    check(await(ioc,
+                [&](auto done) { bhttp::async_write(stream, req, done); }),
+          where);
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.body_limit(boost::none);
+    deadline.expires_after(idle_timeout);
+    check(await(ioc,
+                [&](auto done) {
+                  bhttp::async_read_header(stream, buffer, parser, done);
+                }),
+          where);
+    if (handlers.on_headers)
+      handlers.on_headers(static_cast<int>(parser.get().result_int()),
+                          lowercase_headers(parser.get()));
+    char chunk[4096];
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk;
+      parser.get().body().size = sizeof chunk;
+      deadline.expires_after(idle_timeout);
+      auto ec = await(ioc, [&](auto done) {
+        bhttp::async_read(stream, buffer, parser, done);
+      });
+      if (ec == bhttp::error::need_buffer)
+        ec = {};
+      check(ec, where);
+      auto size = sizeof chunk - parser.get().body().size;
+      if (size > 0 && handlers.on_data
+          && !handlers.on_data(std::string(chunk, size)))
+        return;
+    }
+  });
 }
 
 } // namespace chat::http

@@ -9,6 +9,15 @@
 
 namespace chat::http {
 
+/// Where a client connects. With `tls` the server's certificate must chain
+/// to `ca_file` (PEM; empty: the system's store) and name `host`.
+struct endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+  bool tls = false;
+  std::string ca_file;
+};
+
 /// A response as a client sees it.
 struct client_response {
   int status = 0;
@@ -17,10 +26,10 @@ struct client_response {
 };
 
 /// One blocking request on a fresh connection (for `chatctl` and tests).
-/// @throws std::runtime_error when the server cannot be reached or the
-///         exchange does not finish within `timeout`.
-client_response fetch(const std::string& host, std::uint16_t port,
-                      const std::string& method, const std::string& target,
+/// @throws std::runtime_error when the server cannot be reached, its TLS
+///         certificate is not trusted, or the exchange does not finish
+///         within `timeout`.
+client_response fetch(const endpoint& to, const std::string& method, const std::string& target,
                       const std::string& body = {},
                       const header_map& headers = {},
                       std::chrono::milliseconds timeout
@@ -36,8 +45,7 @@ struct stream_handlers {
 /// One request whose response body is delivered piece by piece.
 /// `idle_timeout` bounds the wait for each piece.
 /// @throws std::runtime_error as fetch() does.
-void fetch_stream(const std::string& host, std::uint16_t port,
-                  const std::string& method, const std::string& target,
+void fetch_stream(const endpoint& to, const std::string& method, const std::string& target,
                   const std::string& body, const header_map& headers,
                   const stream_handlers& handlers,
                   std::chrono::milliseconds idle_timeout

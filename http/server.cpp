@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "http/api_error.hpp"
+#include "http/tls_context.hpp"
 #include "http/ws_session.hpp"
 #include "log/log.hpp"
 
@@ -11,6 +12,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace chat::http {
@@ -54,54 +57,80 @@ request to_request(const bhttp::request<bhttp::string_body>& in) {
   return out;
 }
 
-/// One HTTP connection: reads a request, dispatches it, writes the answer
-/// (whole, or streamed in chunks), repeats while keep-alive. Upgrades to a
-/// WebSocket hand the socket over to a ws_session.
-class http_session : public std::enable_shared_from_this<http_session> {
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+/// What a responder needs of its connection; every call may come from any
+/// thread and is posted onto the connection's strand.
+class http_connection {
 public:
-  http_session(tcp::socket&& socket, const server_limits& limits,
+  virtual ~http_connection() = default;
+  virtual void deliver(response r, bool keep_alive, unsigned version) = 0;
+  virtual void start_stream(std::string content_type, header_list headers,
+                            unsigned version) = 0;
+  virtual void stream_write(std::string data) = 0;
+  virtual void stream_finish() = 0;
+  virtual void on_close(std::function<void()> callback) = 0;
+};
+
+responder_ptr make_responder(std::shared_ptr<http_connection> connection,
+                             bool keep_alive, unsigned version);
+
+/// One HTTP connection over `Stream` (plain TCP or TLS): reads a request,
+/// dispatches it, writes the answer (whole, or streamed in chunks), repeats
+/// while keep-alive. Upgrades to a WebSocket hand the stream over to a
+/// ws_session.
+template <class Stream>
+class http_session : public http_connection,
+                     public std::enable_shared_from_this<http_session<Stream>> {
+  static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
+
+public:
+  http_session(Stream&& stream, const server_limits& limits,
                std::shared_ptr<const router> routes, dispatch_fn dispatch,
                std::shared_ptr<const websocket_routes> websockets)
-    : stream_(std::move(socket)), limits_(limits), routes_(std::move(routes)),
+    : stream_(std::move(stream)), limits_(limits), routes_(std::move(routes)),
       dispatch_(std::move(dispatch)), websockets_(std::move(websockets)) {
   }
 
   void run() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&http_session::do_read,
-                                            shared_from_this()));
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (tls)
+        self->do_handshake();
+      else
+        self->do_read();
+    });
   }
 
   // -- called through the responder, from any thread -------------------------
 
-  void deliver(response r, bool keep_alive, unsigned version) {
+  void deliver(response r, bool keep_alive, unsigned version) override {
     post([this, r = std::move(r), keep_alive, version]() mutable {
       do_write(std::move(r), keep_alive, version);
     });
   }
 
   void start_stream(std::string content_type, header_list headers,
-                    unsigned version) {
+                    unsigned version) override {
     post([this, content_type = std::move(content_type),
           headers = std::move(headers), version]() mutable {
       do_start_stream(std::move(content_type), std::move(headers), version);
     });
   }
 
-  void stream_write(std::string data) {
+  void stream_write(std::string data) override {
     post([this, data = std::move(data)]() mutable {
       enqueue(std::move(data));
     });
   }
 
-  void stream_finish() {
+  void stream_finish() override {
     post([this] {
       finishing_ = true;
       pump();
     });
   }
 
-  void on_close(std::function<void()> callback) {
+  void on_close(std::function<void()> callback) override {
     post([this, callback = std::move(callback)]() mutable {
       if (closed_)
         callback();
@@ -114,12 +143,32 @@ private:
   template <class F>
   void post(F&& f) {
     net::post(stream_.get_executor(),
-              [self = shared_from_this(), f = std::forward<F>(f)]() mutable {
+              [self = this->shared_from_this(),
+               f = std::forward<F>(f)]() mutable {
                 f();
               });
   }
 
+  beast::tcp_stream& lowest() {
+    return beast::get_lowest_layer(stream_);
+  }
+
+  void arm_deadline() {
+    lowest().expires_after(std::chrono::seconds(limits_.read_timeout_s));
+  }
+
   // -- reading requests -------------------------------------------------------
+
+  void do_handshake() {
+    arm_deadline();
+    stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                            [self = this->shared_from_this()](
+                              beast::error_code ec) {
+                              if (ec)
+                                return self->close();
+                              self->do_read();
+                            });
+  }
 
   void do_read() {
     parser_.emplace();
@@ -128,10 +177,10 @@ private:
     // header, before the route is known: allow the larger one until then.
     body_limit_ = std::max(limits_.max_body_bytes, limits_.max_upload_bytes);
     parser_->body_limit(body_limit_);
-    stream_.expires_after(std::chrono::seconds(limits_.read_timeout_s));
+    arm_deadline();
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              beast::bind_front_handler(
-                               &http_session::on_header, shared_from_this()));
+                               &http_session::on_header, this->shared_from_this()));
   }
 
   /// The body limit depends on the route: uploads may be larger.
@@ -149,7 +198,7 @@ private:
     parser_->body_limit(body_limit_);
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&http_session::on_read,
-                                                shared_from_this()));
+                                                this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -167,20 +216,21 @@ private:
       return reject(400, "bad_request", "malformed HTTP request");
     // No read deadline while a request is handled (replies may stream for
     // minutes); writes and the next read set their own.
-    stream_.expires_never();
+    lowest().expires_never();
     auto& raw = parser_->get();
     auto req = to_request(raw);
     if (beast::websocket::is_upgrade(raw) && websockets_
         && std::find(websockets_->paths.begin(), websockets_->paths.end(),
                      req.path)
              != websockets_->paths.end()) {
-      start_websocket(stream_.release_socket(), parser_->release(),
+      start_websocket(std::move(stream_), parser_->release(),
                       std::move(req), limits_, websockets_->accept);
       return;
     }
     keep_alive_ = raw.keep_alive();
     version_ = raw.version();
-    auto done = make_responder();
+    auto done = make_responder(this->shared_from_this(), keep_alive_,
+                               version_);
     try {
       response error;
       const route* r = routes_->match(req, error);
@@ -193,8 +243,6 @@ private:
       done->send(error_response(500, "internal_error", "internal error"));
     }
   }
-
-  responder_ptr make_responder();
 
   void reject(int status, const std::string& code, const std::string& msg) {
     do_write(error_response(status, code, msg), false, 11);
@@ -214,9 +262,9 @@ private:
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
-    stream_.expires_after(std::chrono::seconds(limits_.read_timeout_s));
+    arm_deadline();
     bhttp::async_write(stream_, *res,
-                       [self = shared_from_this(), res](beast::error_code ec,
+                       [self = this->shared_from_this(), res](beast::error_code ec,
                                                         std::size_t) {
                          if (ec || res->need_eof())
                            return self->close();
@@ -242,13 +290,15 @@ private:
     auto sr = std::make_shared<bhttp::response_serializer<bhttp::empty_body>>(
       *res);
     writing_ = true;
-    stream_.expires_after(std::chrono::seconds(limits_.read_timeout_s));
+    arm_deadline();
     bhttp::async_write_header(
       stream_, *sr,
-      [self = shared_from_this(), res, sr](beast::error_code ec, std::size_t) {
+      [self = this->shared_from_this(), res, sr](beast::error_code ec,
+                                                 std::size_t) {
         self->writing_ = false;
         if (ec)
           return self->close();
+        self->lowest().expires_never();
         self->watch_for_disconnect();
         self->pump();
       });
@@ -256,10 +306,12 @@ private:
 
   /// While streaming nothing is read, so a read of one byte tells when the
   /// client goes away (EOF or reset) without waiting for a failed write.
+  /// The deadline is armed only while a write is pending (a stream may idle
+  /// between tokens), so this read never times out on its own.
   void watch_for_disconnect() {
-    stream_.socket().async_read_some(
+    stream_.async_read_some(
       net::buffer(probe_),
-      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
         if (ec)
           self->close();
         else
@@ -286,10 +338,11 @@ private:
     if (pending_.empty()) {
       if (finishing_) {
         writing_ = true;
-        stream_.expires_after(std::chrono::seconds(limits_.read_timeout_s));
+        arm_deadline();
         net::async_write(stream_, bhttp::make_chunk_last(),
-                         [self = shared_from_this()](beast::error_code,
-                                                     std::size_t) {
+                         [self = this->shared_from_this()](beast::error_code,
+                                                           std::size_t) {
+                           self->writing_ = false;
                            self->ended_ = true;
                            self->close();
                          });
@@ -300,13 +353,14 @@ private:
     auto chunk = std::make_shared<std::string>(std::move(pending_.front()));
     pending_.pop_front();
     pending_bytes_ -= chunk->size();
-    stream_.expires_after(std::chrono::seconds(limits_.read_timeout_s));
+    arm_deadline();
     net::async_write(stream_, bhttp::make_chunk(net::buffer(*chunk)),
-                     [self = shared_from_this(), chunk](beast::error_code ec,
-                                                        std::size_t) {
+                     [self = this->shared_from_this(),
+                      chunk](beast::error_code ec, std::size_t) {
                        self->writing_ = false;
                        if (ec)
                          return self->close();
+                       self->lowest().expires_never();
                        self->pump();
                      });
   }
@@ -316,15 +370,29 @@ private:
       return;
     closed_ = true;
     pending_.clear();
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    if constexpr (tls) {
+      // close_notify tells the client the body was not truncated; skipped
+      // while a write is pending, which a TLS shutdown must not overlap.
+      if (!writing_) {
+        arm_deadline();
+        stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) {
+            self->lowest().close();
+          });
+      } else {
+        lowest().close();
+      }
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      stream_.close();
+    }
     if (!ended_ && close_callback_)
       close_callback_();
     close_callback_ = nullptr;
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   server_limits limits_;
@@ -348,7 +416,7 @@ private:
 /// session's strand.
 class session_responder : public responder {
 public:
-  session_responder(std::shared_ptr<http_session> session, bool keep_alive,
+  session_responder(std::shared_ptr<http_connection> session, bool keep_alive,
                     unsigned version)
     : session_(std::move(session)), keep_alive_(keep_alive),
       version_(version) {
@@ -380,15 +448,16 @@ public:
 private:
   // Holding the session keeps the connection open until the handler answers;
   // a gone client is noticed through on_close.
-  std::shared_ptr<http_session> session_;
+  std::shared_ptr<http_connection> session_;
   bool keep_alive_;
   unsigned version_;
   std::atomic<bool> started_{false};
 };
 
-responder_ptr http_session::make_responder() {
-  return std::make_shared<session_responder>(shared_from_this(), keep_alive_,
-                                             version_);
+responder_ptr make_responder(std::shared_ptr<http_connection> connection,
+                             bool keep_alive, unsigned version) {
+  return std::make_shared<session_responder>(std::move(connection),
+                                             keep_alive, version);
 }
 
 } // namespace
@@ -400,19 +469,29 @@ struct server::impl {
   std::shared_ptr<const router> routes;
   dispatch_fn dispatch;
   std::shared_ptr<const websocket_routes> websockets;
+  /// Set when serving HTTPS/WSS.
+  std::shared_ptr<boost::asio::ssl::context> tls;
   std::vector<std::thread> threads;
   std::once_flag stopped;
+
+  template <class Stream>
+  void start_session(Stream&& stream) {
+    std::make_shared<http_session<Stream>>(std::move(stream), limits, routes,
+                                           dispatch, websockets)
+      ->run();
+  }
 
   void do_accept() {
     acceptor.async_accept(net::make_strand(ioc),
                           [this](beast::error_code ec, tcp::socket socket) {
                             if (ec == net::error::operation_aborted)
                               return;
-                            if (!ec)
-                              std::make_shared<http_session>(
-                                std::move(socket), limits, routes, dispatch,
-                                websockets)
-                                ->run();
+                            if (!ec && tls)
+                              start_session(
+                                tls_stream(std::move(socket), *tls));
+                            else if (!ec)
+                              start_session(
+                                beast::tcp_stream(std::move(socket)));
                             do_accept();
                           });
   }
@@ -420,8 +499,11 @@ struct server::impl {
 
 server::server(const std::string& host, std::uint16_t port, int threads,
                server_limits limits, std::shared_ptr<const router> routes,
-               dispatch_fn dispatch, websocket_routes websockets)
+               dispatch_fn dispatch, websocket_routes websockets,
+               const tls_files& tls)
   : impl_(std::make_unique<impl>()) {
+  if (!tls.cert_file.empty() || !tls.key_file.empty())
+    impl_->tls = make_server_tls_context(tls.cert_file, tls.key_file);
   impl_->limits = limits;
   impl_->routes = std::move(routes);
   impl_->dispatch = std::move(dispatch);

@@ -26,6 +26,13 @@ struct server_limits {
   std::uint64_t max_pending_bytes = 4u << 20;
 };
 
+/// PEM files of the certificate chain and its key; both empty serves plain
+/// HTTP and WS, both set serves only HTTPS and WSS.
+struct tls_files {
+  std::string cert_file;
+  std::string key_file;
+};
+
 /// Where WebSocket upgrades go.
 struct websocket_routes {
   /// Paths that accept an upgrade (e.g. "/v1/ws", "/ws").
@@ -39,11 +46,12 @@ struct websocket_routes {
 class server {
 public:
   /// Binds `host:port` (port 0: any free one) and starts `threads` threads.
-  /// @throws std::runtime_error when the address cannot be bound.
+  /// @throws std::runtime_error when the address cannot be bound or the TLS
+  ///         files cannot be used.
   server(const std::string& host, std::uint16_t port, int threads,
          server_limits limits, std::shared_ptr<const router> routes,
          std::function<void(request&, const route&, responder_ptr)> dispatch,
-         websocket_routes websockets = {});
+         websocket_routes websockets = {}, const tls_files& tls = {});
   ~server();
 
   server(const server&) = delete;

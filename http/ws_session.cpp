@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <deque>
 #include <optional>
@@ -15,15 +16,17 @@ namespace chat::http {
 namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 namespace net = boost::asio;
-using tcp = net::ip::tcp;
 
 namespace {
 
-class ws_session : public std::enable_shared_from_this<ws_session>,
-                   public ws_connection {
+/// One WebSocket over `NextLayer` (plain TCP or TLS).
+template <class NextLayer>
+class ws_session
+  : public std::enable_shared_from_this<ws_session<NextLayer>>,
+    public ws_connection {
 public:
-  ws_session(tcp::socket&& socket, const server_limits& limits)
-    : ws_(std::move(socket)), limits_(limits) {
+  ws_session(NextLayer&& stream, const server_limits& limits)
+    : ws_(std::move(stream)), limits_(limits) {
   }
 
   void run(beast::http::request<beast::http::string_body> upgrade,
@@ -35,9 +38,9 @@ public:
         res.set(beast::http::field::server, "chatd");
       }));
     ws_.read_message_max(limits_.max_ws_message_bytes);
-    callbacks_ = accept(req, shared_from_this());
+    callbacks_ = accept(req, this->shared_from_this());
     ws_.async_accept(upgrade,
-                     [self = shared_from_this()](beast::error_code ec) {
+                     [self = this->shared_from_this()](beast::error_code ec) {
                        if (ec)
                          return self->closed();
                        self->accepted_ = true;
@@ -47,14 +50,14 @@ public:
   }
 
   void send(std::string text) override {
-    net::post(ws_.get_executor(), [self = shared_from_this(),
+    net::post(ws_.get_executor(), [self = this->shared_from_this(),
                                    text = std::move(text)]() mutable {
       self->enqueue(std::move(text));
     });
   }
 
   void close(std::uint16_t code, std::string reason) override {
-    net::post(ws_.get_executor(), [self = shared_from_this(), code,
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), code,
                                    reason = std::move(reason)] {
       self->close_after_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
       self->pump();
@@ -63,7 +66,7 @@ public:
 
 private:
   void do_read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec,
+    ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec,
                                                         std::size_t) {
       self->on_read(ec);
     });
@@ -105,7 +108,7 @@ private:
       if (close_after_) {
         writing_ = true;
         ws_.async_close(*close_after_,
-                        [self = shared_from_this()](beast::error_code) {
+                        [self = this->shared_from_this()](beast::error_code) {
                           self->closed();
                         });
       }
@@ -117,7 +120,7 @@ private:
     pending_bytes_ -= text->size();
     ws_.text(true);
     ws_.async_write(net::buffer(*text),
-                    [self = shared_from_this(), text](beast::error_code ec,
+                    [self = this->shared_from_this(), text](beast::error_code ec,
                                                       std::size_t) {
                       self->writing_ = false;
                       if (ec)
@@ -137,7 +140,7 @@ private:
     callbacks_ = {};
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<NextLayer> ws_;
   server_limits limits_;
   beast::flat_buffer buffer_;
   ws_callbacks callbacks_;
@@ -149,14 +152,26 @@ private:
   std::optional<websocket::close_reason> close_after_;
 };
 
+template <class NextLayer>
+void start(NextLayer&& stream, upgrade_request upgrade, request req,
+           const server_limits& limits, const ws_acceptor& accept) {
+  auto session
+    = std::make_shared<ws_session<NextLayer>>(std::move(stream), limits);
+  session->run(std::move(upgrade), std::move(req), accept);
+}
+
 } // namespace
 
-void start_websocket(tcp::socket socket,
-                     beast::http::request<beast::http::string_body> upgrade,
+void start_websocket(beast::tcp_stream&& stream, upgrade_request upgrade,
                      request req, const server_limits& limits,
                      const ws_acceptor& accept) {
-  auto session = std::make_shared<ws_session>(std::move(socket), limits);
-  session->run(std::move(upgrade), std::move(req), accept);
+  start(std::move(stream), std::move(upgrade), std::move(req), limits, accept);
+}
+
+void start_websocket(beast::ssl_stream<beast::tcp_stream>&& stream,
+                     upgrade_request upgrade, request req,
+                     const server_limits& limits, const ws_acceptor& accept) {
+  start(std::move(stream), std::move(upgrade), std::move(req), limits, accept);
 }
 
 } // namespace chat::http

@@ -119,7 +119,8 @@ int run(const chat::config& cfg) {
       chat::make_gateway_routes(deps),
       [](chat::http::request& req, const chat::http::route& r,
          chat::http::responder_ptr done) { r.handle(req, std::move(done)); },
-      chat::make_websocket_routes(deps));
+      chat::make_websocket_routes(deps),
+      chat::http::tls_files{cfg.server.tls_cert, cfg.server.tls_key});
   } catch (const std::exception& e) {
     chat::log::error("chatd", e.what());
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
@@ -128,6 +129,7 @@ int run(const chat::config& cfg) {
   }
   chat::log::info("chatd", "listening")
     .kv("address", host + ":" + std::to_string(gateway->port()))
+    .kv("tls", cfg.server.tls_cert.empty() ? "off" : "on")
     .kv("pid", ::getpid());
 
   chat::on_shutdown_signal([&](int sig) {

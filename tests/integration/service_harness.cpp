@@ -97,7 +97,7 @@ http::client_response chatd_process::request(const std::string& method,
                                              const std::string& target,
                                              const std::string& body,
                                              const http::header_map& headers) {
-  return http::fetch("127.0.0.1", port_, method, target, body, headers,
+  return http::fetch({"127.0.0.1", port_}, method, target, body, headers,
                      std::chrono::seconds(10));
 }
 

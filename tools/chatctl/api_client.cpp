@@ -76,7 +76,7 @@ std::string api_client::call_raw_with_body(const std::string& method,
                                            const nlohmann::json& body) const {
   http::client_response r;
   try {
-    r = http::fetch(host_, port_, method, path,
+    r = http::fetch({host_, port_}, method, path,
                     body.is_null() ? std::string() : body.dump(),
                     headers(!body.is_null()));
   } catch (const std::exception& e) {
@@ -95,7 +95,7 @@ void api_client::stream(
   std::string error_body;
   try {
     http::fetch_stream(
-      host_, port_, method, path, body.dump(), headers(true),
+      {host_, port_}, method, path, body.dump(), headers(true),
       {[&](int s, const http::header_map&) { status = s; },
        [&](const std::string& data) {
          if (status >= 400)
