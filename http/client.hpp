@@ -15,7 +15,7 @@ struct endpoint {
   std::string host;
   std::uint16_t port = 0;
   bool tls = false;
-  std::string ca_file;
+  std::string ca_file = {};
 };
 
 /// A response as a client sees it.

@@ -1,0 +1,242 @@
+// Faults and limits with real processes: slow clients are dropped while
+// others are served, oversized input is refused in the API's shape, a full
+// queue answers 429 with Retry-After, and chatd killed with SIGKILL under
+// write load loses no acknowledged message.
+
+#include "service_harness.hpp"
+#include "stream_client.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <netinet/in.h>
+#include <set>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using chat::testing::chatd_process;
+using chat::testing::eventually;
+using json = nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+std::string admin_key(chatd_process& chatd) {
+  std::ifstream in(chatd.data_dir() / "admin.key");
+  std::string key;
+  std::getline(in, key);
+  return key;
+}
+
+chat::http::header_map json_auth(const std::string& key) {
+  return {{"Authorization", "Bearer " + key},
+          {"Content-Type", "application/json"}};
+}
+
+bool ready(chatd_process& chatd) {
+  return chatd.get("/readyz").status == 200;
+}
+
+/// A raw TCP connection to the gateway, for clients that misbehave.
+class raw_socket {
+public:
+  explicit raw_socket(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr)
+            == 0);
+  }
+  ~raw_socket() {
+    ::close(fd_);
+  }
+  raw_socket(const raw_socket&) = delete;
+  raw_socket& operator=(const raw_socket&) = delete;
+
+  /// False once the server has closed the connection.
+  bool send_byte(char byte) {
+    if (::send(fd_, &byte, 1, MSG_NOSIGNAL) != 1)
+      return false;
+    char ignored;
+    return ::recv(fd_, &ignored, 1, MSG_DONTWAIT) != 0;
+  }
+
+private:
+  int fd_;
+};
+
+} // namespace
+
+TEST_CASE("a client trickling its header is dropped at the read timeout "
+          "while others are served",
+          "[integration]") {
+  chatd_process chatd({"--server.read_timeout_s", "2"});
+  chatd.start();
+  raw_socket slow(chatd.port());
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+  for (char c : request)
+    REQUIRE(slow.send_byte(c));
+  const auto start = steady::now();
+  bool dropped = false;
+  while (!dropped && steady::now() - start < std::chrono::seconds(15)) {
+    // The slow client's pace: a byte every 200 ms, never a whole header.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    dropped = !slow.send_byte('a');
+    CHECK(chatd.get("/healthz").status == 200);
+  }
+  const auto waited = steady::now() - start;
+  CHECK(dropped);
+  CHECK(waited >= std::chrono::milliseconds(1500));
+  CHECK(waited < std::chrono::seconds(6));
+}
+
+TEST_CASE("an oversized body gets 413 and an oversized WebSocket message "
+          "closes the socket with 1009",
+          "[integration]") {
+  chatd_process chatd({"--server.max_body_bytes", "4096"});
+  chatd.start();
+  const auto key = admin_key(chatd);
+  json big{{"messages",
+            {{{"role", "user"}, {"content", std::string(5000, 'a')}}}}};
+  auto r = chatd.request("POST", "/v1/chat/completions", big.dump(),
+                         json_auth(key));
+  REQUIRE(r.status == 413);
+  auto error = json::parse(r.body)["error"];
+  CHECK(error["code"] == "body_too_large");
+  CHECK(error["message"].get<std::string>().find("4096") != std::string::npos);
+  CHECK(chatd.get("/healthz").status == 200);
+
+  chat::testing::ws_client ws(chatd.port(), "/v1/ws",
+                              {{"Authorization", "Bearer " + key}});
+  ws.send(json{{"type", "chat"}, {"id", "big"},
+               {"message", std::string(70000, 'b')}}
+            .dump());
+  while (ws.receive())
+    ;
+  // The server closes with 1009 at once, while the rest of the frame is
+  // still unread; the client then sees either that close frame or a reset.
+  CHECK_FALSE(ws.is_open());
+  if (ws.close_code())
+    CHECK(*ws.close_code() == 1009);
+  CHECK(chatd.get("/healthz").status == 200);
+}
+
+TEST_CASE("a full worker queue answers 429 with Retry-After, and the others "
+          "complete",
+          "[integration]") {
+  chatd_process chatd({"--worker.max_batch", "1", "--worker.max_queue", "1"});
+  chatd.start();
+  REQUIRE(eventually([&] { return ready(chatd); }));
+  const auto key = admin_key(chatd);
+  const json request{{"messages", {{{"role", "user"}, {"content", "Hi"}}}},
+                     {"max_tokens", 100},
+                     {"temperature", 1.0},
+                     {"seed", 1}};
+  // Rounds of 8 requests at once against one slot and one queue place; the
+  // rounds only guard against a machine fast enough to finish one request
+  // before the next arrives.
+  int refused = 0, completed = 0, other = 0;
+  for (int round = 0; round < 10 && refused == 0; ++round) {
+    std::mutex m;
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 8; ++i)
+      clients.emplace_back([&] {
+        auto r = chat::http::fetch({"127.0.0.1", chatd.port()}, "POST",
+                                   "/v1/chat/completions", request.dump(),
+                                   json_auth(key));
+        std::lock_guard<std::mutex> guard(m);
+        if (r.status == 429 && r.headers.count("retry-after")
+            && json::parse(r.body)["error"]["code"] == "queue_full")
+          ++refused;
+        else if (r.status == 200)
+          ++completed;
+        else
+          ++other;
+      });
+    for (auto& t : clients)
+      t.join();
+  }
+  CHECK(refused > 0);
+  CHECK(completed > 0);
+  CHECK(other == 0);
+}
+
+TEST_CASE("chatd killed with SIGKILL under write load keeps every "
+          "acknowledged message",
+          "[integration]") {
+  chatd_process chatd;
+  chatd.start();
+  REQUIRE(eventually([&] { return ready(chatd); }));
+  const auto key = admin_key(chatd);
+  const chat::http::endpoint gateway{"127.0.0.1", chatd.port()};
+
+  constexpr int writers = 4;
+  std::vector<std::string> sessions;
+  for (int i = 0; i < writers; ++i) {
+    auto r = chat::http::fetch(gateway, "POST", "/api/sessions", "{}",
+                               json_auth(key));
+    REQUIRE(r.status == 201);
+    sessions.push_back(json::parse(r.body)["id"]);
+  }
+  // Each writer appends turns until the connection fails; every reply it
+  // received (the acknowledgement) names the stored message.
+  std::mutex m;
+  std::map<std::string, std::set<std::string>> acknowledged;
+  std::atomic<int> replies{0};
+  std::vector<std::thread> clients;
+  for (const auto& session : sessions)
+    clients.emplace_back([&, session] {
+      const json turn{{"content", "Hi"}, {"max_tokens", 4},
+                      {"temperature", 0}};
+      for (;;) {
+        chat::http::client_response r;
+        try {
+          r = chat::http::fetch(gateway, "POST",
+                                "/api/sessions/" + session + "/messages",
+                                turn.dump(), json_auth(key),
+                                std::chrono::seconds(10));
+        } catch (const std::exception&) {
+          return;
+        }
+        if (r.status != 200)
+          return;
+        std::lock_guard<std::mutex> guard(m);
+        acknowledged[session].insert(json::parse(r.body)["id"]);
+        ++replies;
+      }
+    });
+  REQUIRE(eventually([&] { return replies.load() >= 40; }));
+  int status = chatd.stop(SIGKILL, std::chrono::seconds(10));
+  for (auto& t : clients)
+    t.join();
+  REQUIRE(WIFSIGNALED(status));
+
+  chatd.start();
+  std::size_t checked = 0;
+  for (const auto& [session, ids] : acknowledged) {
+    auto r = chatd.request("GET", "/api/sessions/" + session, {},
+                           json_auth(key));
+    REQUIRE(r.status == 200);
+    std::set<std::string> stored;
+    const auto body = json::parse(r.body);
+    for (const auto& message : body["messages"])
+      stored.insert(message["id"].get<std::string>());
+    for (const auto& id : ids) {
+      INFO("session " << session << " lost acknowledged message " << id);
+      CHECK(stored.count(id) == 1);
+      ++checked;
+    }
+  }
+  CHECK(checked == static_cast<std::size_t>(replies.load()));
+  UNSCOPED_INFO("acknowledged messages checked after SIGKILL: " << checked);
+}
