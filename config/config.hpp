@@ -23,6 +23,10 @@ struct server_config {
   std::uint32_t max_header_bytes = 16u << 10;
   /// A request must arrive completely within this many seconds.
   int read_timeout_s = 30;
+  /// Most open connections (HTTP and WebSocket) at once.
+  int max_connections = 4096;
+  /// Largest WebSocket message a client may send.
+  std::uint64_t max_ws_message_bytes = 64u << 10;
   /// PEM certificate chain and private key; when both are set the gateway
   /// serves HTTPS and WSS only.
   std::string tls_cert;

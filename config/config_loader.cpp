@@ -193,6 +193,16 @@ const std::vector<field>& fields() {
                   "seconds a client has to send a whole request",
                   [](auto& c) -> auto& { return c.server.read_timeout_s; }, 1,
                   86400),
+    integer_field("server.max_connections", "",
+                  "most open HTTP and WebSocket connections at once",
+                  [](auto& c) -> auto& { return c.server.max_connections; }, 1,
+                  1 << 20),
+    integer_field("server.max_ws_message_bytes", "",
+                  "largest WebSocket message a client may send, in bytes",
+                  [](auto& c) -> auto& {
+                    return c.server.max_ws_message_bytes;
+                  },
+                  64, 1ll << 30),
     string_field("server.tls_cert", "tls-cert",
                  "PEM certificate chain; with server.tls_key: HTTPS and WSS only",
                  [](auto& c) -> auto& { return c.server.tls_cert; }),

@@ -85,11 +85,15 @@ class http_session : public http_connection,
   static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
 
 public:
+  /// `slot` is null when the server is at max_connections: the session
+  /// then only answers 503.
   http_session(Stream&& stream, const server_limits& limits,
                std::shared_ptr<const router> routes, dispatch_fn dispatch,
-               std::shared_ptr<const websocket_routes> websockets)
+               std::shared_ptr<const websocket_routes> websockets,
+               connection_slot slot)
     : stream_(std::move(stream)), limits_(limits), routes_(std::move(routes)),
-      dispatch_(std::move(dispatch)), websockets_(std::move(websockets)) {
+      dispatch_(std::move(dispatch)), websockets_(std::move(websockets)),
+      slot_(std::move(slot)) {
   }
 
   void run() {
@@ -97,7 +101,7 @@ public:
       if constexpr (tls)
         self->do_handshake();
       else
-        self->do_read();
+        self->start_reading();
     });
   }
 
@@ -166,8 +170,18 @@ private:
                               beast::error_code ec) {
                               if (ec)
                                 return self->close();
-                              self->do_read();
+                              self->start_reading();
                             });
+  }
+
+  void start_reading() {
+    if (slot_)
+      return do_read();
+    auto busy = error_response(503, "too_many_connections",
+                               "the server is at its connection limit; "
+                               "retry shortly");
+    busy.headers.emplace_back("Retry-After", "1");
+    do_write(std::move(busy), false, 11);
   }
 
   void do_read() {
@@ -224,7 +238,8 @@ private:
                      req.path)
              != websockets_->paths.end()) {
       start_websocket(std::move(stream_), parser_->release(),
-                      std::move(req), limits_, websockets_->accept);
+                      std::move(req), limits_, websockets_->accept,
+                      std::move(slot_));
       return;
     }
     keep_alive_ = raw.keep_alive();
@@ -399,6 +414,7 @@ private:
   std::shared_ptr<const router> routes_;
   dispatch_fn dispatch_;
   std::shared_ptr<const websocket_routes> websockets_;
+  connection_slot slot_;
   std::uint64_t body_limit_ = 0;
   bool keep_alive_ = false;
   unsigned version_ = 11;
@@ -474,10 +490,24 @@ struct server::impl {
   std::vector<std::thread> threads;
   std::once_flag stopped;
 
+  /// Open connections, HTTP and WebSocket alike.
+  std::shared_ptr<std::atomic<std::uint32_t>> open
+    = std::make_shared<std::atomic<std::uint32_t>>(0);
+
+  /// A place in the connection count, or null when none is free.
+  connection_slot take_slot() {
+    if (open->fetch_add(1) >= limits.max_connections) {
+      open->fetch_sub(1);
+      return nullptr;
+    }
+    return connection_slot(static_cast<void*>(open.get()),
+                           [count = open](void*) { count->fetch_sub(1); });
+  }
+
   template <class Stream>
   void start_session(Stream&& stream) {
     std::make_shared<http_session<Stream>>(std::move(stream), limits, routes,
-                                           dispatch, websockets)
+                                           dispatch, websockets, take_slot())
       ->run();
   }
 

@@ -24,6 +24,9 @@ struct server_limits {
   /// Most bytes queued for a slow client (stream or socket) before it is
   /// dropped.
   std::uint64_t max_pending_bytes = 4u << 20;
+  /// Most open connections (HTTP and WebSocket); one more is answered 503
+  /// with Retry-After and closed.
+  std::uint32_t max_connections = 4096;
 };
 
 /// PEM files of the certificate chain and its key; both empty serves plain

@@ -25,8 +25,9 @@ class ws_session
   : public std::enable_shared_from_this<ws_session<NextLayer>>,
     public ws_connection {
 public:
-  ws_session(NextLayer&& stream, const server_limits& limits)
-    : ws_(std::move(stream)), limits_(limits) {
+  ws_session(NextLayer&& stream, const server_limits& limits,
+             connection_slot slot)
+    : ws_(std::move(stream)), limits_(limits), slot_(std::move(slot)) {
   }
 
   void run(beast::http::request<beast::http::string_body> upgrade,
@@ -142,6 +143,7 @@ private:
 
   websocket::stream<NextLayer> ws_;
   server_limits limits_;
+  connection_slot slot_;
   beast::flat_buffer buffer_;
   ws_callbacks callbacks_;
   std::deque<std::string> pending_;
@@ -154,9 +156,10 @@ private:
 
 template <class NextLayer>
 void start(NextLayer&& stream, upgrade_request upgrade, request req,
-           const server_limits& limits, const ws_acceptor& accept) {
-  auto session
-    = std::make_shared<ws_session<NextLayer>>(std::move(stream), limits);
+           const server_limits& limits, const ws_acceptor& accept,
+           connection_slot slot) {
+  auto session = std::make_shared<ws_session<NextLayer>>(
+    std::move(stream), limits, std::move(slot));
   session->run(std::move(upgrade), std::move(req), accept);
 }
 
@@ -164,14 +167,17 @@ void start(NextLayer&& stream, upgrade_request upgrade, request req,
 
 void start_websocket(beast::tcp_stream&& stream, upgrade_request upgrade,
                      request req, const server_limits& limits,
-                     const ws_acceptor& accept) {
-  start(std::move(stream), std::move(upgrade), std::move(req), limits, accept);
+                     const ws_acceptor& accept, connection_slot slot) {
+  start(std::move(stream), std::move(upgrade), std::move(req), limits, accept,
+        std::move(slot));
 }
 
 void start_websocket(beast::ssl_stream<beast::tcp_stream>&& stream,
                      upgrade_request upgrade, request req,
-                     const server_limits& limits, const ws_acceptor& accept) {
-  start(std::move(stream), std::move(upgrade), std::move(req), limits, accept);
+                     const server_limits& limits, const ws_acceptor& accept,
+                     connection_slot slot) {
+  start(std::move(stream), std::move(upgrade), std::move(req), limits, accept,
+        std::move(slot));
 }
 
 } // namespace chat::http

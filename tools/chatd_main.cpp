@@ -114,6 +114,9 @@ int run(const chat::config& cfg) {
     limits.upload_paths = {"/admin/datasets"};
     limits.max_header_bytes = cfg.server.max_header_bytes;
     limits.read_timeout_s = cfg.server.read_timeout_s;
+    limits.max_connections
+      = static_cast<std::uint32_t>(cfg.server.max_connections);
+    limits.max_ws_message_bytes = cfg.server.max_ws_message_bytes;
     gateway = std::make_unique<chat::http::server>(
       host, port, cfg.server.io_threads, limits,
       chat::make_gateway_routes(deps),

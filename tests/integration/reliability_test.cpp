@@ -14,6 +14,7 @@
 #include <csignal>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <netinet/in.h>
 #include <set>
@@ -98,6 +99,23 @@ TEST_CASE("a client trickling its header is dropped at the read timeout "
   CHECK(dropped);
   CHECK(waited >= std::chrono::milliseconds(1500));
   CHECK(waited < std::chrono::seconds(6));
+}
+
+TEST_CASE("past max_connections a connection gets 503 with Retry-After, and "
+          "closing one frees its place",
+          "[integration]") {
+  chatd_process chatd({"--server.max_connections", "3"});
+  chatd.start();
+  auto idle_one = std::make_unique<raw_socket>(chatd.port());
+  raw_socket idle_two(chatd.port());
+  raw_socket idle_three(chatd.port());
+  // Accepting is asynchronous: poll until the idle ones hold every place.
+  chat::http::client_response busy;
+  REQUIRE(eventually([&] { return (busy = chatd.get("/healthz")).status == 503; }));
+  CHECK(busy.headers.at("retry-after") == "1");
+  CHECK(json::parse(busy.body)["error"]["code"] == "too_many_connections");
+  idle_one.reset();
+  CHECK(eventually([&] { return chatd.get("/healthz").status == 200; }));
 }
 
 TEST_CASE("an oversized body gets 413 and an oversized WebSocket message "
