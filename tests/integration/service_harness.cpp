@@ -76,9 +76,11 @@ void chatd_process::start() {
                                    "--model.path",
                                    CHAT_TINY_MODEL_DIR};
   argv.insert(argv.end(), flags_.begin(), flags_.end());
+  // A restart appends to the same log: wait for this run's line.
+  const auto earlier = log_values("chatd: listening", "address").size();
   process_.emplace(spawn_logged(argv, dir_.path / "chatd.log"));
   REQUIRE(eventually([&] {
-    return !log_values("chatd: listening", "address").empty()
+    return log_values("chatd: listening", "address").size() > earlier
            || process_->try_wait().has_value();
   }));
   INFO(log());
