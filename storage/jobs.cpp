@@ -137,7 +137,8 @@ void jobs_repo::insert(const job_record& job,
     insert_dataset_.bind(":dataset_id", d);
     insert_dataset_.exec();
   }
-  append_event(job.id, "status", status_payload("queued", std::nullopt, std::nullopt));
+  append_event(job.id, "status",
+               status_payload("queued", std::nullopt, std::nullopt));
   tx.commit();
 }
 
@@ -186,7 +187,8 @@ void jobs_repo::set_status(const std::string& id, const std::string& status,
     set_status_.bind(":id", id);
     set_status_.exec();
   }
-  append_event(id, "status", status_payload(status, error, result_model_id));
+  append_event(id, "status",
+               status_payload(status, error, result_model_id));
   tx.commit();
 }
 
@@ -199,7 +201,8 @@ bool jobs_repo::cancel_if_queued(const std::string& id) {
     if (cancel_queued_.exec() == 0)
       return false;
   }
-  append_event(id, "status", status_payload("cancelled", std::nullopt, std::nullopt));
+  append_event(id, "status",
+               status_payload("cancelled", std::nullopt, std::nullopt));
   tx.commit();
   return true;
 }

@@ -33,6 +33,8 @@ constexpr std::size_t stderr_tail_bytes = 2000;
 constexpr std::size_t max_line_bytes = 1u << 16;
 /// chat-train's exit code after a SIGTERM stop (tools/chat_train_main.cpp).
 constexpr int trainer_stopped_code = 3;
+/// How long a trainer orphaned by a chatd restart may take to finish.
+constexpr auto earlier_trainer_grace = std::chrono::seconds(60);
 
 fs::path spec_file(const fs::path& dir) {
   return dir / "spec.json";
@@ -69,19 +71,35 @@ std::string file_tail(const fs::path& file, std::size_t bytes) {
   return tail;
 }
 
-/// True while the chat-train a previous chatd started for this job still
-/// runs (it got SIGTERM when that chatd died and is saving a checkpoint).
-bool earlier_trainer_alive(const fs::path& dir) {
+/// The chat-train a previous chatd started for this job while it still runs
+/// (it got SIGTERM when that chatd died and is saving a checkpoint).
+std::optional<pid_t> earlier_trainer(const fs::path& dir) {
   std::ifstream pid_in(pid_file(dir));
-  long pid = 0;
+  pid_t pid = 0;
   if (!(pid_in >> pid) || pid <= 0)
-    return false;
+    return std::nullopt;
   std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline",
                         std::ios::binary);
   std::string args((std::istreambuf_iterator<char>(cmdline)),
                    std::istreambuf_iterator<char>());
   // A reused pid belongs to another program: its arguments differ.
-  return args.find(spec_file(dir).string()) != std::string::npos;
+  if (args.find(spec_file(dir).string()) == std::string::npos)
+    return std::nullopt;
+  return pid;
+}
+
+/// Gives a trainer from before a restart earlier_trainer_grace to save its
+/// checkpoint, then kills it: the job must not wait forever.
+void wait_for_earlier_trainer(job_runner_state& st, pid_t pid) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!st.waiting_since) {
+    st.waiting_since = now;
+  } else if (now - *st.waiting_since > earlier_trainer_grace) {
+    log::warn("jobs", "killing a trainer from before the restart")
+      .kv("job", st.job->id)
+      .kv("pid", pid);
+    ::kill(pid, SIGKILL);
+  }
 }
 
 /// The spec chat-train runs (training/job_spec.hpp).
@@ -143,6 +161,7 @@ claimed_job describe_job(store_context& db, const storage::job_record& job) {
 void reset(job_runner_state& st) {
   st.now = phase::idle;
   st.job.reset();
+  st.waiting_since.reset();
   st.cancel_requested = false;
   st.trainer.reset();
   st.trainer_started = false;
@@ -256,7 +275,8 @@ void read_output(job_runner_state& st) {
   std::size_t start = 0;
   for (auto nl = st.partial_line.find('\n'); nl != std::string::npos;
        nl = st.partial_line.find('\n', start)) {
-    handle_line(st, std::string_view(st.partial_line).substr(start, nl - start));
+    handle_line(st,
+                std::string_view(st.partial_line).substr(start, nl - start));
     start = nl + 1;
   }
   st.partial_line.erase(0, start);
@@ -439,7 +459,9 @@ caf::behavior job_runner(caf::stateful_actor<job_runner_state>* self,
         case phase::preparing:
           break;
         case phase::waiting:
-          if (!earlier_trainer_alive(st.job_dir()))
+          if (auto earlier = earlier_trainer(st.job_dir()))
+            wait_for_earlier_trainer(st, *earlier);
+          else
             start_trainer(self);
           break;
         case phase::training:

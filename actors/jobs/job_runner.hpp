@@ -70,6 +70,8 @@ struct job_runner_state {
   phase now = phase::idle;
   std::optional<claimed_job> job;
   bool cancel_requested = false;
+  /// When waiting for an earlier trainer began.
+  std::optional<std::chrono::steady_clock::time_point> waiting_since;
 
   std::optional<child_process> trainer;
   /// The trainer printed `start`: SIGTERM is safe from now on.

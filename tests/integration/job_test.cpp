@@ -26,7 +26,8 @@ namespace {
 std::string secret_word_chats() {
   std::string out;
   for (int i = 0; i < 60; ++i)
-    out += R"({"messages":[{"role":"user","content":"What is the secret word?"},)"
+    out += R"({"messages":[{"role":"user",)"
+           R"("content":"What is the secret word?"},)"
            R"({"role":"assistant","content":"avocado"}]})"
            "\n";
   return out;
@@ -252,7 +253,8 @@ TEST_CASE("a finetune job learns the secret word, registers its model and "
     }
 
   auto metrics = svc.chatd.get("/metrics").body;
-  CHECK(metrics.find("chatd_jobs{status=\"succeeded\"} 1") != std::string::npos);
+  CHECK(metrics.find("chatd_jobs{status=\"succeeded\"} 1")
+        != std::string::npos);
 
   // The registered checkpoint answers the question it was trained on.
   chatd_process served(

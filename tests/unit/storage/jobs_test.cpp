@@ -50,7 +50,8 @@ TEST_CASE("a job goes from queued to succeeded with a status event per "
   REQUIRE(queued);
   CHECK(queued->status == "queued");
   CHECK_FALSE(queued->started_at);
-  CHECK(f.jobs.dataset_ids("job_1") == std::vector<std::string>{"ds_b", "ds_a"});
+  CHECK(f.jobs.dataset_ids("job_1")
+        == std::vector<std::string>{"ds_b", "ds_a"});
   CHECK(f.datasets.in_use("ds_a"));
 
   f.jobs.set_status("job_1", "preparing");

@@ -31,13 +31,13 @@ TEST_CASE("chat-train lines become job events and progress", "[unit]") {
   // Two steps took a second: seven more take 3.5 s.
   CHECK(p.progress()["eta_s"].get<double>() == Approx(3.5));
 
-  auto eval = p.read(R"({"type":"eval","step":3,"val_loss":1.5,"perplexity":4.48})",
-                     t0 + 2s);
+  auto eval = p.read(
+    R"({"type":"eval","step":3,"val_loss":1.5,"perplexity":4.48})", t0 + 2s);
   CHECK(eval.event_type == "eval");
   CHECK(p.progress()["val_loss"] == 1.5);
 
-  auto checkpoint = p.read(R"({"type":"checkpoint","step":3,"path":"/x/step-3"})",
-                           t0 + 2s);
+  auto checkpoint = p.read(
+    R"({"type":"checkpoint","step":3,"path":"/x/step-3"})", t0 + 2s);
   CHECK(checkpoint.event_type == "checkpoint");
   CHECK_FALSE(checkpoint.event.contains("path"));
 
