@@ -140,12 +140,22 @@ struct service {
     REQUIRE(reached);
   }
 
+  std::unique_ptr<http_stream> open_events(const std::string& id) {
+    auto stream = std::make_unique<http_stream>(
+      chatd.port(), "GET", "/admin/jobs/" + id + "/events", "",
+      chat::testing::header_pairs{{"Authorization", "Bearer " + key}});
+    REQUIRE(stream->status() == 200);
+    CHECK(stream->header("content-type").rfind("text/event-stream", 0) == 0);
+    return stream;
+  }
+
   /// Every event of the job's SSE stream, which must end by itself.
   std::vector<json> events(const std::string& id) {
-    http_stream stream(chatd.port(), "GET", "/admin/jobs/" + id + "/events",
-                       {}, {{"Authorization", "Bearer " + key}});
-    REQUIRE(stream.status() == 200);
-    CHECK(stream.header("content-type").rfind("text/event-stream", 0) == 0);
+    auto stream = open_events(id);
+    return rest_of(*stream);
+  }
+
+  static std::vector<json> rest_of(http_stream& stream) {
     sse_reader reader(stream);
     std::vector<json> out;
     for (const auto& e : reader.rest(60s))
@@ -358,12 +368,16 @@ TEST_CASE("a chat-train killed mid-job fails the job with the reason",
                                      {"hyper", quick_hyper(100000, 100000)}})
                            ["id"];
   svc.wait_for_step(id, 1);
+  // Opened while the job runs: the past events, then the live ones.
+  auto live = svc.open_events(id);
   REQUIRE(::kill(trainer_pid(svc.chatd), SIGKILL) == 0);
   auto failed = svc.wait_for(id, "failed");
   INFO(failed.dump());
   CHECK(failed["error"].get<std::string>().find("signal KILL")
         != std::string::npos);
-  check_events_complete(svc.events(id), "failed");
+  auto events = service::rest_of(*live);
+  check_events_complete(events, "failed");
+  CHECK(events.back()["error"] == failed["error"]);
 }
 
 TEST_CASE("a job interrupted by a killed chatd resumes from its checkpoint "
