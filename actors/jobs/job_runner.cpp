@@ -158,21 +158,11 @@ claimed_job describe_job(store_context& db, const storage::job_record& job) {
   return c;
 }
 
+/// Forgets the job in hand (its trainer has exited); the runner is idle.
 void reset(job_runner_state& st) {
-  st.now = phase::idle;
-  st.job.reset();
-  st.waiting_since.reset();
-  st.cancel_requested = false;
-  st.trainer.reset();
-  st.trainer_started = false;
-  st.sigterm_sent = false;
-  st.output_offset = 0;
-  st.partial_line.clear();
-  st.progress = trainer_progress{};
-  st.trainer_error.reset();
-  st.final_checkpoint.reset();
-  st.pending_events.clear();
-  st.progress_changed = false;
+  auto spec = std::move(st.spec);
+  st = job_runner_state{};
+  st.spec = std::move(spec);
 }
 
 /// The unrecorded events and progress, handed over (and cleared).
