@@ -5,6 +5,7 @@
 
 #include <set>
 #include <stdexcept>
+#include <string_view>
 
 namespace chat {
 
@@ -21,16 +22,15 @@ api::api_error invalid(const std::string& param, const std::string& message) {
 
 /// The key a job_spec message names ("... key 'lr' ..."), if any.
 std::optional<std::string> named_key(const std::string& message) {
-  for (const char* marker : {"key '", "unknown key '"}) {
-    auto at = message.find(marker);
-    if (at == std::string::npos)
-      continue;
-    at += std::char_traits<char>::length(marker);
-    auto end = message.find('\'', at);
-    if (end != std::string::npos)
-      return message.substr(at, end - at);
-  }
-  return std::nullopt;
+  constexpr std::string_view marker = "key '";
+  auto at = message.find(marker);
+  if (at == std::string::npos)
+    return std::nullopt;
+  at += marker.size();
+  auto end = message.find('\'', at);
+  if (end == std::string::npos)
+    return std::nullopt;
+  return message.substr(at, end - at);
 }
 
 /// Runs chat-train's own spec checks on `model` and `hyper`; paths are
