@@ -12,7 +12,8 @@
 
 namespace chat {
 
-child_process::child_process(const std::vector<std::string>& argv) {
+child_process::child_process(const std::vector<std::string>& argv,
+                             child_output redirect) {
   // Everything the child needs is built before fork: after it, only
   // async-signal-safe calls are allowed.
   std::vector<char*> args;
@@ -31,6 +32,10 @@ child_process::child_process(const std::vector<std::string>& argv) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (redirect.stdout_fd >= 0 && ::dup2(redirect.stdout_fd, 1) < 0)
+      ::_exit(127);
+    if (redirect.stderr_fd >= 0 && ::dup2(redirect.stderr_fd, 2) < 0)
+      ::_exit(127);
     ::syscall(SYS_close_range, 3u, ~0u, 0u);
     ::execv(args[0], args.data());
     ::_exit(127);

@@ -8,6 +8,13 @@
 
 namespace chat {
 
+/// Descriptors a child gets as its stdout and stderr (-1: inherit). The
+/// caller keeps and closes its own copies.
+struct child_output {
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+};
+
 /// A child process started with fork+exec. It gets SIGTERM when its parent
 /// dies (PR_SET_PDEATHSIG), inherits no descriptors beyond stdin/out/err and
 /// starts with no blocked signals.
@@ -16,7 +23,8 @@ public:
   /// Starts `argv[0]` with `argv`.
   /// @throws std::runtime_error when fork fails; an exec failure shows up as
   ///         exit code 127.
-  explicit child_process(const std::vector<std::string>& argv);
+  explicit child_process(const std::vector<std::string>& argv,
+                         child_output redirect = {});
 
   child_process(child_process&& other) noexcept;
   child_process& operator=(child_process&& other) noexcept;

@@ -150,6 +150,7 @@ std::shared_ptr<http::router> make_gateway_routes(const gateway_deps& deps) {
   add_admin_routes(table);
   add_dataset_routes(table);
   add_model_routes(table);
+  add_job_routes(table);
   return routes;
 }
 

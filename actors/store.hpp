@@ -3,6 +3,7 @@
 #include "storage/api_keys.hpp"
 #include "storage/audit_log.hpp"
 #include "storage/datasets.hpp"
+#include "storage/jobs.hpp"
 #include "storage/models.hpp"
 #include "storage/sessions.hpp"
 #include "storage/users.hpp"
@@ -31,6 +32,7 @@ struct store_context {
   storage::audit_log_repo audit{db};
   storage::datasets_repo datasets{db};
   storage::models_repo models{db};
+  storage::jobs_repo jobs{db};
 };
 
 /// Work to run on the store's thread with the database.

@@ -63,6 +63,16 @@ struct worker_config {
   int max_queue = 64;
 };
 
+/// Training jobs (`POST /admin/jobs`), which `chatd` runs one at a time as
+/// `chat-train` children.
+struct jobs_config {
+  /// Path of the `chat-train` binary; empty: next to the running `chatd`.
+  std::string binary;
+  /// Device for jobs that ask for "auto": "auto" (chat-train picks),
+  /// "cpu", "cuda" or "cuda:N".
+  std::string device = "auto";
+};
+
 /// The model `chatd` serves.
 struct model_config {
   /// Checkpoint directory of the model served at start; empty: the bundled
@@ -83,6 +93,7 @@ struct config {
   server_config server;
   workers_config workers;
   worker_config worker;
+  jobs_config jobs;
   model_config model;
   log_config log;
 };

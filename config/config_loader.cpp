@@ -162,6 +162,11 @@ void check_device(const std::string& key, const std::string& value) {
   fail(key, "'" + value + "' is not a device (cpu, cuda or cuda:N)");
 }
 
+void check_job_device(const std::string& key, const std::string& value) {
+  if (value != "auto")
+    check_device(key, value);
+}
+
 const std::vector<field>& fields() {
   constexpr long long int_max = std::numeric_limits<int>::max();
   static const std::vector<field> table = {
@@ -251,6 +256,13 @@ const std::vector<field>& fields() {
                   "most sequences waiting for a batch slot",
                   [](auto& c) -> auto& { return c.worker.max_queue; }, 0,
                   1 << 20),
+    string_field("jobs.binary", "",
+                 "path of chat-train (default: next to chatd)",
+                 [](auto& c) -> auto& { return c.jobs.binary; }),
+    string_field("jobs.device", "",
+                 "device for training jobs that ask for auto",
+                 [](auto& c) -> auto& { return c.jobs.device; },
+                 check_job_device),
     string_field("model.path", "",
                  "checkpoint directory served at start (default: bundled)",
                  [](auto& c) -> auto& { return c.model.path; }),

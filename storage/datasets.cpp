@@ -16,6 +16,11 @@ dataset read_dataset(SQLite::Statement& st) {
 
 } // namespace
 
+std::string dataset_file(const std::string& data_dir, const dataset& d) {
+  return data_dir + "/datasets/" + d.id + (d.kind == "chat" ? ".jsonl"
+                                                             : ".txt");
+}
+
 datasets_repo::datasets_repo(SQLite::Database& db)
   : insert_(db, "INSERT INTO datasets (id, name, kind, bytes, sha256, "
                 "created_at) VALUES (:id, :name, :kind, :bytes, :sha256, "

@@ -21,6 +21,9 @@ struct dataset {
   std::int64_t created_at = 0;
 };
 
+/// The file holding a dataset's bytes, under `data_dir`.
+std::string dataset_file(const std::string& data_dir, const dataset& d);
+
 /// The `datasets` table.
 class datasets_repo {
 public:

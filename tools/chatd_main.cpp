@@ -27,10 +27,11 @@
 
 namespace {
 
-std::string default_worker_binary() {
+/// The path of `name` next to the running chatd.
+std::string sibling_binary(const char* name) {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return (self.parent_path() / "chat-worker").string();
+  return (self.parent_path() / name).string();
 }
 
 int run(const chat::config& cfg) {
@@ -83,7 +84,7 @@ int run(const chat::config& cfg) {
   chat::log::info("chatd", "accepting workers").kv("address", connect);
 
   chat::local_workers_spec spec;
-  spec.binary = cfg.workers.binary.empty() ? default_worker_binary()
+  spec.binary = cfg.workers.binary.empty() ? sibling_binary("chat-worker")
                                            : cfg.workers.binary;
   spec.devices = cfg.workers.devices;
   spec.connect = connect;
@@ -95,7 +96,13 @@ int run(const chat::config& cfg) {
   spec.backoff = std::chrono::milliseconds(cfg.workers.restart_backoff_ms);
   spec.backoff_max
     = std::chrono::milliseconds(cfg.workers.restart_backoff_max_ms);
-  auto root = system.spawn(chat::supervisor, pool, spec);
+  chat::job_runner_spec jobs;
+  jobs.data_dir = cfg.data_dir;
+  jobs.trainer = cfg.jobs.binary.empty() ? sibling_binary("chat-train")
+                                         : cfg.jobs.binary;
+  jobs.device = cfg.jobs.device;
+  jobs.store = store;
+  auto root = system.spawn(chat::supervisor, pool, spec, jobs);
 
   auto [host, port] = chat::parse_host_port("server.listen", cfg.server.listen);
   chat::gateway_deps deps;

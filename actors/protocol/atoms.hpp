@@ -20,4 +20,13 @@ using status = caf::atom_constant<caf::atom("status")>;
 /// Internal wake-up of a worker's engine results.
 using step = caf::atom_constant<caf::atom("step")>;
 
+/// The job runner got a job from the store (or none).
+using claimed = caf::atom_constant<caf::atom("claimed")>;
+/// A job's data preparation ended.
+using prepared = caf::atom_constant<caf::atom("prepared")>;
+/// The store recorded a job's events and read its cancel flag.
+using synced = caf::atom_constant<caf::atom("synced")>;
+/// The store answered a job event feed.
+using fed = caf::atom_constant<caf::atom("fed")>;
+
 } // namespace chat::atom

@@ -69,11 +69,6 @@ void validate_upload(const http::request& req, const std::string& kind) {
   }
 }
 
-std::string dataset_file(const store_context& db, const storage::dataset& d) {
-  return db.data_dir + "/datasets/" + d.id + (d.kind == "chat" ? ".jsonl"
-                                                               : ".txt");
-}
-
 void upload_dataset(api_call& call, store_context& db) {
   auto name = query_param(call.req, "name");
   if (!name || name->empty() || name->size() > max_dataset_name)
@@ -95,7 +90,8 @@ void upload_dataset(api_call& call, store_context& db) {
   d.created_at = storage::now_seconds();
   std::filesystem::create_directories(db.data_dir + "/datasets");
   // The file first: a row never points at a missing file.
-  tokenizer::write_file_atomically(dataset_file(db, d), call.req.body);
+  tokenizer::write_file_atomically(storage::dataset_file(db.data_dir, d),
+                                   call.req.body);
   db.datasets.insert(d);
   call.done->send(http::json_response(201, dataset_json(d).dump()));
 }
@@ -119,7 +115,7 @@ void delete_dataset(api_call& call, store_context& db) {
                          "a queued or running job uses this dataset");
   db.datasets.remove(id);
   std::error_code ec;
-  std::filesystem::remove(dataset_file(db, *d), ec);
+  std::filesystem::remove(storage::dataset_file(db.data_dir, *d), ec);
   call.done->send(http::json_response(
     200,
     json{{"id", id}, {"object", "dataset.deleted"}, {"deleted", true}}.dump()));

@@ -53,6 +53,17 @@ std::string worker_gauges(const std::vector<worker_row>& rows) {
   return out + running + queued + batch + rate;
 }
 
+/// Jobs per status, every status listed.
+std::string job_gauges(store_context& db) {
+  auto counts = db.jobs.count_by_status();
+  std::string out = "# TYPE chatd_jobs gauge\n";
+  for (const char* status : {"queued", "preparing", "running", "succeeded",
+                             "failed", "cancelled"})
+    out += std::string("chatd_jobs{status=\"") + status + "\"} "
+           + std::to_string(counts[status]) + "\n";
+  return out;
+}
+
 } // namespace
 
 void add_metrics_route(route_table& table) {
@@ -61,12 +72,21 @@ void add_metrics_route(route_table& table) {
     "GET", "/metrics", [deps](http::request&, http::responder_ptr done) {
       deps.system->spawn([deps, done](caf::event_based_actor* self) {
         auto answer = [deps, done](const std::string& workers) {
-          http::response r;
-          r.content_type = "text/plain; version=0.0.4";
-          r.body = deps.metrics->render() + workers
-                   + "# TYPE chatd_workers_ready gauge\nchatd_workers_ready "
-                   + std::to_string(deps.status->ready_workers.load()) + "\n";
-          done->send(std::move(r));
+          auto body = deps.metrics->render() + workers
+                      + "# TYPE chatd_workers_ready gauge\nchatd_workers_ready "
+                      + std::to_string(deps.status->ready_workers.load())
+                      + "\n";
+          run_in_store(deps.store, [done, body](store_context& db) {
+            http::response r;
+            r.content_type = "text/plain; version=0.0.4";
+            r.body = body;
+            try {
+              r.body += job_gauges(db);
+            } catch (const std::exception&) {
+              // The other metrics still answer while the database fails.
+            }
+            done->send(std::move(r));
+          });
         };
         self->request(deps.pool, std::chrono::seconds(3), atom::status::value)
           .then(

@@ -19,6 +19,9 @@ void add_session_routes(route_table& table);
 /// /admin/models.
 void add_model_routes(route_table& table);
 
+/// /admin/jobs*.
+void add_job_routes(route_table& table);
+
 /// /admin/datasets.
 void add_dataset_routes(route_table& table);
 

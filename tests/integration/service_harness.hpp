@@ -30,7 +30,8 @@ public:
   explicit chatd_process(std::vector<std::string> extra_flags = {});
   ~chatd_process();
 
-  /// Starts it; waits until it logs its addresses.
+  /// Starts it (again after stop(), on the same data dir); waits until it
+  /// logs its addresses.
   void start();
 
   /// The gateway's port and the workers' HOST:PORT.
