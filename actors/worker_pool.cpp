@@ -270,7 +270,8 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
           log::warn("pool", "activation failed")
             .kv("model", ref.id)
             .kv("reason", to_string(err));
-          return rp.deliver(std::move(err));
+          rp.deliver(std::move(err));
+          return;
         }
         auto& st = self->state;
         st.active = ref;

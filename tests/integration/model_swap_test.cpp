@@ -102,7 +102,8 @@ struct client {
   }
 
   std::string status_of(const std::string& id) {
-    for (const auto& m : get("/admin/models")["data"])
+    const auto models = get("/admin/models");
+    for (const auto& m : models["data"])
       if (m["id"] == id)
         return m["status"];
     return "missing";
