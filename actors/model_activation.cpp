@@ -15,22 +15,60 @@ namespace {
 /// How long the pool may take to swap every worker (loads included).
 constexpr auto activation_timeout = std::chrono::minutes(11);
 
-/// Holds the model slot's right to swap until the last step lets go of it.
-struct swap_claim {
-  explicit swap_claim(std::shared_ptr<model_slot> s) : slot(std::move(s)) {
-  }
-  ~swap_claim() {
-    slot->end_swap();
-  }
-  swap_claim(const swap_claim&) = delete;
-  swap_claim& operator=(const swap_claim&) = delete;
-
-  std::shared_ptr<model_slot> slot;
-};
-
 activation_outcome failure(int status, std::string code,
                            const std::string& message) {
   return {std::nullopt, api::api_error(status, std::move(code), message)};
+}
+
+/// One running activation: holds the model slot's right to swap and gives
+/// it back before telling the caller, so the caller may start the next one
+/// at once. Dropped unfinished (a step was lost), it ends with a 500.
+class activation {
+public:
+  activation(gateway_deps deps, std::function<void(activation_outcome)> done)
+    : deps_(std::move(deps)), done_(std::move(done)) {
+  }
+  ~activation() {
+    if (done_)
+      finish(failure(500, "internal_error", "internal error"));
+  }
+  activation(const activation&) = delete;
+  activation& operator=(const activation&) = delete;
+
+  const gateway_deps& deps() const {
+    return deps_;
+  }
+
+  /// Reports the outcome; later calls do nothing.
+  void finish(activation_outcome outcome) {
+    if (!done_)
+      return;
+    auto done = std::move(done_);
+    done_ = nullptr;
+    deps_.model->end_swap();
+    done(std::move(outcome));
+  }
+
+private:
+  gateway_deps deps_;
+  std::function<void(activation_outcome)> done_;
+};
+
+using activation_ptr = std::shared_ptr<activation>;
+
+/// Runs `step` on the store's thread; a storage failure ends the
+/// activation with a 500.
+void in_store(const activation_ptr& run,
+              std::function<void(store_context&)> step) {
+  run_in_store(run->deps().store, [run, step](store_context& db) {
+    try {
+      step(db);
+    } catch (const std::exception& e) {
+      log::error("models", "activation failed in the store")
+        .kv("what", e.what());
+      run->finish(failure(500, "internal_error", "internal error"));
+    }
+  });
 }
 
 /// The checkpoint's tokenizer and config, named by the registry's id (the
@@ -45,59 +83,39 @@ load_registered(const storage::model_record& record) {
   return renamed;
 }
 
-/// Runs `step` on the store's thread; a storage failure ends the
-/// activation with a 500 instead of leaving `done` uncalled.
-void in_store(const gateway_deps& deps,
-              std::function<void(activation_outcome)> done,
-              std::function<void(store_context&)> step) {
-  run_in_store(deps.store, [done, step](store_context& db) {
-    try {
-      step(db);
-    } catch (const std::exception& e) {
-      log::error("models", "activation failed in the store")
-        .kv("what", e.what());
-      done(failure(500, "internal_error", "internal error"));
-    }
-  });
-}
-
 /// Last step: the registry follows the swap.
-void record_active(const gateway_deps& deps, const std::string& id,
-                   std::shared_ptr<swap_claim> claim,
-                   std::function<void(activation_outcome)> done) {
-  in_store(deps, done, [id, claim, done](store_context& db) {
+void record_active(const activation_ptr& run, const std::string& id) {
+  in_store(run, [run, id](store_context& db) {
     db.models.activate(id);
     auto record = db.models.find(id);
     log::info("models", "model activated").kv("model", id);
-    done({std::move(record), std::nullopt});
+    run->finish({std::move(record), std::nullopt});
   });
 }
 
 /// Asks the pool to swap every worker from a short-lived actor (handlers
 /// must not block), then swaps chatd's model.
-void swap_workers(const gateway_deps& deps,
-                  std::shared_ptr<const served_model> model,
-                  std::shared_ptr<swap_claim> claim,
-                  std::function<void(activation_outcome)> done) {
-  deps.system->spawn([deps, model, claim,
-                      done](caf::event_based_actor* self) {
+void swap_workers(const activation_ptr& run,
+                  std::shared_ptr<const served_model> model) {
+  const auto& deps = run->deps();
+  deps.system->spawn([run, model](caf::event_based_actor* self) {
     self
-      ->request(deps.pool, activation_timeout, atom::activate::value,
+      ->request(run->deps().pool, activation_timeout, atom::activate::value,
                 model_ref{model->id, model->path})
       .then(
-        [deps, model, claim, done](std::string&) {
-          deps.model->set(model);
-          record_active(deps, model->id, claim, done);
+        [run, model](std::string&) {
+          run->deps().model->set(model);
+          record_active(run, model->id);
         },
-        [model, done](caf::error& err) {
+        [run, model](caf::error& err) {
           log::warn("models", "workers cannot switch; keeping the model")
             .kv("model", model->id)
             .kv("reason", to_string(err));
-          done(failure(503, "activation_failed",
-                       "the workers could not switch to the model '"
-                         + model->id
-                         + "'; the service goes on with the previous "
-                           "model"));
+          run->finish(failure(503, "activation_failed",
+                              "the workers could not switch to the model '"
+                                + model->id
+                                + "'; the service goes on with the "
+                                  "previous model"));
         });
   });
 }
@@ -110,13 +128,12 @@ void activate_model(const gateway_deps& deps, std::string model_id,
     return done(failure(409, "activation_in_progress",
                         "another model activation is running; retry when "
                         "it has finished"));
-  auto claim = std::make_shared<swap_claim>(deps.model);
-  in_store(deps, done, [deps, id = std::move(model_id), claim,
-                        done](store_context& db) {
+  auto run = std::make_shared<activation>(deps, std::move(done));
+  in_store(run, [run, id = std::move(model_id)](store_context& db) {
     auto record = db.models.find(id);
     if (!record)
-      return done(failure(404, "model_not_found",
-                          "the model '" + id + "' does not exist"));
+      return run->finish(failure(404, "model_not_found",
+                                 "the model '" + id + "' does not exist"));
     // Reading the tokenizer here blocks the store for milliseconds; it is
     // a file read like the store's own.
     std::shared_ptr<const served_model> model;
@@ -126,12 +143,12 @@ void activate_model(const gateway_deps& deps, std::string model_id,
       log::warn("models", "cannot load the model's checkpoint")
         .kv("model", id)
         .kv("what", e.what());
-      return done(failure(422, "model_unloadable",
-                          "the model '" + id
-                            + "' cannot be loaded: its checkpoint is "
-                              "missing or damaged"));
+      return run->finish(failure(422, "model_unloadable",
+                                 "the model '" + id
+                                   + "' cannot be loaded: its checkpoint "
+                                     "is missing or damaged"));
     }
-    swap_workers(deps, std::move(model), claim, done);
+    swap_workers(run, std::move(model));
   });
 }
 
