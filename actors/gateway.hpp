@@ -11,13 +11,15 @@
 
 #include <caf/actor_system.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
 
 namespace chat {
 
-/// The model chatd serves now; swapped whole on activation.
+/// The model chatd serves now; swapped whole on activation. One activation
+/// at a time holds the right to swap (begin_swap/end_swap).
 class model_slot {
 public:
   explicit model_slot(std::shared_ptr<const served_model> model)
@@ -31,10 +33,19 @@ public:
     std::lock_guard<std::mutex> guard(mutex_);
     model_ = std::move(model);
   }
+  /// Claims the right to swap; false while another activation holds it.
+  bool begin_swap() {
+    return !swapping_.exchange(true);
+  }
+  /// Gives the right to swap back.
+  void end_swap() {
+    swapping_ = false;
+  }
 
 private:
   mutable std::mutex mutex_;
   std::shared_ptr<const served_model> model_;
+  std::atomic<bool> swapping_{false};
 };
 
 /// What the gateway's handlers work with.

@@ -33,6 +33,13 @@ api::api_error error_for(const caf::error& err) {
     e.retry_after = 1;
     return e;
   }
+  if (is_errc(err, errc::model_unavailable)) {
+    api::api_error e(503, "model_unavailable",
+                     "no worker serves the model this request was prepared "
+                     "for (it was just replaced); retry");
+    e.retry_after = 1;
+    return e;
+  }
   if (is_errc(err, errc::prompt_too_long))
     return api::api_error(400, "prompt_too_long",
                           "the prompt does not fit the model's context",
@@ -160,6 +167,7 @@ caf::behavior generation(caf::event_based_actor* self, generation_job job,
   req.prompt = st->job.prompt;
   req.sampling = st->job.sampling;
   req.stop_tokens = {st->job.model->tokenizer->special_ids().end};
+  req.model_id = st->job.model->id;
   self->request(pool, caf::infinite, atom::generate::value, std::move(req),
                 caf::actor_cast<token_sink_actor>(self))
     .then(

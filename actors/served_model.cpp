@@ -52,9 +52,8 @@ std::shared_ptr<const served_model> load_served_model(const std::string& dir) {
   model->n_params = model->vocab_size * d + model->context * d
                     + layers * (12 * d * d + 13 * d) + 2 * d;
   model->config_json = config.dump();
-  model->id = root.filename().string();
-  if (model->id.empty())
-    model->id = root.parent_path().filename().string();
+  // The worker names a model without meta.json "id" the same way.
+  model->id = fs::canonical(root).filename().string();
   auto meta_file = root / "meta.json";
   if (fs::exists(meta_file)) {
     auto meta = read_json(meta_file);

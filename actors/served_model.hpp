@@ -25,7 +25,8 @@ struct served_model {
 };
 
 /// Reads a checkpoint directory's config.json, meta.json and tokenizer.model.
-/// The id is meta.json's "id", else the directory's name.
+/// The id is meta.json's "id", else the directory's name (symbolic links
+/// resolved).
 /// @throws std::runtime_error naming the file and the problem.
 std::shared_ptr<const served_model> load_served_model(const std::string& dir);
 

@@ -7,7 +7,9 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace chat {
 
@@ -20,6 +22,9 @@ struct worker_pool_state {
     inference_actor handle;
     /// Sequences routed to it and not yet answered.
     int in_flight = 0;
+    /// Ids of the models it has loaded, its active one (info.model_id)
+    /// first.
+    std::vector<std::string> models;
   };
 
   std::map<std::string, member> members;
@@ -27,15 +32,19 @@ struct worker_pool_state {
   std::map<std::uint64_t, std::string> routes;
   std::shared_ptr<service_state> status;
   int next_id = 0;
+  /// The model every worker is to serve, once one was activated.
+  std::optional<model_ref> active;
 
   /// Recounts ready members into `status`.
   void publish_readiness();
 
-  /// The ready member with the fewest sequences in flight, or nullptr.
-  member* least_loaded(std::string& id);
+  /// The member with the fewest sequences in flight among those that have
+  /// model `model_id` loaded (any model when it is empty), or nullptr.
+  member* least_loaded(const std::string& model_id, std::string& id);
 };
 
-/// Accepts joining workers, monitors them and drops them when they go down.
+/// Accepts joining workers, monitors them and drops them when they go down;
+/// routes requests and hot-swaps models (pool_actor).
 pool_actor::behavior_type
 worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
             std::shared_ptr<service_state> status);

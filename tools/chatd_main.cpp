@@ -68,6 +68,11 @@ int run(const chat::config& cfg) {
 
   auto store = system.spawn<caf::detached>(chat::store, cfg.data_dir);
   auto pool = system.spawn(chat::worker_pool, status);
+  // The pool learns the model before any worker joins, so it can switch a
+  // worker that joins with another one.
+  if (model)
+    caf::anon_send(pool, chat::atom::activate::value,
+                   chat::model_ref{model->id, model->path});
   auto [worker_host, worker_port]
     = chat::parse_host_port("workers.listen", cfg.workers.listen);
   auto published = system.middleman().publish(

@@ -17,6 +17,10 @@ using generate = caf::atom_constant<caf::atom("generate")>;
 using cancel = caf::atom_constant<caf::atom("cancel")>;
 /// Ask every worker for its status.
 using status = caf::atom_constant<caf::atom("status")>;
+/// Load a model version next to the ones being served.
+using load = caf::atom_constant<caf::atom("load")>;
+/// Make a model version the one served by default.
+using activate = caf::atom_constant<caf::atom("activate")>;
 /// Internal wake-up of a worker's engine results.
 using step = caf::atom_constant<caf::atom("step")>;
 

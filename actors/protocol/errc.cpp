@@ -26,6 +26,10 @@ const char* to_string(errc code) {
       return "engine_failure";
     case errc::invalid_request:
       return "invalid_request";
+    case errc::model_unavailable:
+      return "model_unavailable";
+    case errc::model_load_failed:
+      return "model_load_failed";
   }
   return "unknown";
 }

@@ -21,6 +21,10 @@ enum class errc : std::uint8_t {
   engine_failure,
   /// A request was malformed (e.g. token ids outside the vocabulary).
   invalid_request,
+  /// The model a request or an activation names is not loaded (503).
+  model_unavailable,
+  /// A checkpoint could not be loaded (missing or damaged files).
+  model_load_failed,
 };
 
 /// The category atom of `errc` errors.

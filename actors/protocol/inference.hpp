@@ -20,12 +20,23 @@ using token_sink_actor = caf::typed_actor<caf::reacts_to<token_chunk>>;
 
 /// A worker: generates for many requests at once (continuous batching).
 /// `generate` answers when the sequence ends (finish_reason "stop",
-/// "length" or "cancelled") or fails with an `errc`. The worker monitors the
-/// sink: when it goes down the sequence is cancelled before the next step.
+/// "length" or "cancelled") or fails with an `errc` (model_unavailable when
+/// the request's model is not loaded). The worker monitors the sink: when
+/// it goes down the sequence is cancelled before the next step.
+///
+/// Hot swap: `load` loads a model version in the background while the
+/// worker keeps serving and answers with its id once it can serve it
+/// (errc::model_load_failed for a bad checkpoint). `activate` makes a loaded
+/// version the default between two decode steps and answers with the ids
+/// the worker keeps loaded, active first (then the previous one, which
+/// in-flight sequences and rollbacks use); others are unloaded once idle.
 using inference_actor = caf::typed_actor<
   caf::replies_to<atom::generate, generate_request,
                   token_sink_actor>::with<generation_result>,
   caf::reacts_to<atom::cancel, std::uint64_t>,
-  caf::replies_to<atom::get>::with<worker_status>>;
+  caf::replies_to<atom::get>::with<worker_status>,
+  caf::replies_to<atom::load, model_ref>::with<std::string>,
+  caf::replies_to<atom::activate,
+                  std::string>::with<std::vector<std::string>>>;
 
 } // namespace chat

@@ -37,12 +37,27 @@ struct generate_request {
   /// Generation ends (finish_reason "stop") on any of these; the stop token
   /// itself is not sent.
   std::vector<std::int32_t> stop_tokens;
+  /// The model whose tokenizer made the prompt; empty means the worker's
+  /// active model.
+  std::string model_id;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, generate_request& x) {
   return f(caf::meta::type_name("generate_request"), x.id, x.prompt,
-           x.sampling, x.stop_tokens);
+           x.sampling, x.stop_tokens, x.model_id);
+}
+
+/// A model version to load: the registry's id and its checkpoint directory
+/// (on the worker's host).
+struct model_ref {
+  std::string id;
+  std::string path;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, model_ref& x) {
+  return f(caf::meta::type_name("model_ref"), x.id, x.path);
 }
 
 /// New tokens of one sequence.
@@ -75,6 +90,7 @@ typename Inspector::result_type inspect(Inspector& f, generation_result& x) {
 
 /// A worker's load and model, for routing and /admin/workers.
 struct worker_status {
+  /// The active model: requests without a model id get it.
   std::string model_id;
   std::string device;
   std::int32_t running = 0;

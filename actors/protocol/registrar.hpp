@@ -20,14 +20,22 @@ using registrar_actor = caf::typed_actor<
   caf::replies_to<atom::join, worker_info, caf::actor>::with<std::string>>;
 
 /// The pool as seen inside `chatd`: registration, a snapshot of members, and
-/// the router: `generate` goes to the least loaded worker that serves a
-/// model (errc::no_model when none does), `cancel` follows it there;
-/// `status` asks every worker for its load.
+/// the router: `generate` goes to the least loaded worker that has the
+/// request's model loaded (errc::no_model when no worker serves any model,
+/// errc::model_unavailable when none has that one), `cancel` follows it
+/// there; `status` asks every worker for its load.
+///
+/// `activate` hot-swaps every worker to a model version: all load it, then
+/// all make it their default; it answers with the id once every worker
+/// serves it, or with the first failure (when a load fails no worker
+/// switches). The pool remembers it and brings workers that join later
+/// with another model up to date.
 using pool_actor = registrar_actor::extend<
   caf::replies_to<atom::get>::with<std::vector<worker_info>>,
   caf::replies_to<atom::generate, generate_request,
                   token_sink_actor>::with<generation_result>,
   caf::reacts_to<atom::cancel, std::uint64_t>,
-  caf::replies_to<atom::status>::with<std::vector<worker_row>>>;
+  caf::replies_to<atom::status>::with<std::vector<worker_row>>,
+  caf::replies_to<atom::activate, model_ref>::with<std::string>>;
 
 } // namespace chat

@@ -1,5 +1,8 @@
 #include "actors/routes/routes.hpp"
 
+#include "actors/model_activation.hpp"
+#include "actors/routes/request_fields.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace chat {
@@ -36,10 +39,27 @@ void list_models(api_call& call, store_context& db) {
     200, json{{"object", "list"}, {"data", data}}.dump()));
 }
 
+/// Answers once every worker serves the model (or the swap failed); the
+/// route table's audit log records the call with its status.
+void activate(const gateway_deps& deps, api_call& call, store_context&) {
+  object_body(call.req.body);
+  activate_model(deps, call.req.params.at("id"),
+                 [done = call.done](activation_outcome outcome) {
+                   if (outcome.error)
+                     return done->send(outcome.error->to_response());
+                   done->send(http::json_response(
+                     200, model_json(*outcome.model).dump()));
+                 });
+}
+
 } // namespace
 
 void add_model_routes(route_table& table) {
   table.add("GET", "/admin/models", http::access::admin, list_models);
+  table.add("POST", "/admin/models/{id}/activate", http::access::admin,
+            [deps = table.deps()](api_call& call, store_context& db) {
+              activate(deps, call, db);
+            });
 }
 
 } // namespace chat

@@ -16,7 +16,7 @@ void add_openai_routes(route_table& table);
 /// /api/sessions*, /chat.
 void add_session_routes(route_table& table);
 
-/// /admin/models.
+/// /admin/models, /admin/models/{id}/activate.
 void add_model_routes(route_table& table);
 
 /// /admin/jobs*.

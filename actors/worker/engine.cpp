@@ -1,13 +1,11 @@
 #include "actors/worker/engine.hpp"
 
 #include "actors/protocol/errc.hpp"
+#include "actors/worker/loaded_model.hpp"
 #include "actors/worker/request_checks.hpp"
 #include "actors/worker/throughput_meter.hpp"
 #include "log/log.hpp"
-#include "model/checkpoint.hpp"
 #include "model/device.hpp"
-#include "model/gpt.hpp"
-#include "model/kv_cache.hpp"
 #include "model/sampler.hpp"
 
 #include <torch/torch.h>
@@ -16,7 +14,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
-#include <filesystem>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -28,25 +26,10 @@ namespace chat::worker {
 
 namespace {
 
-namespace fs = std::filesystem;
 using clock_type = throughput_meter::clock;
-
-std::string read_model_id(const fs::path& dir) {
-  const auto meta = model::read_checkpoint_meta(dir);
-  if (auto id = meta.find("id");
-      id != meta.end() && id->is_string() && !id->get<std::string>().empty())
-    return id->get<std::string>();
-  return fs::canonical(dir).filename().string();
-}
+using model_ptr = std::shared_ptr<loaded_model>;
 
 void check_options(const engine_options& o) {
-  if (o.model_dir.empty())
-    throw std::runtime_error("engine: no model directory; pass a checkpoint "
-                             "directory (config.json, model.pt, meta.json)");
-  if (!fs::is_directory(o.model_dir))
-    throw std::runtime_error("engine: model '" + o.model_dir
-                             + "' is not a directory; pass a checkpoint "
-                               "directory");
   if (o.max_batch < 1 || o.max_queue < 1 || o.prefill_chunk < 1)
     throw std::runtime_error(
       "engine: max_batch " + std::to_string(o.max_batch) + ", max_queue "
@@ -59,18 +42,30 @@ double milliseconds_since(clock_type::time_point t) {
     .count();
 }
 
-/// A request that waits for a cache slot.
+void log_loaded(const loaded_model& m, const model::device_choice& where) {
+  log::info("engine", "model loaded")
+    .kv("model", m.id)
+    .kv("device", where.device.str())
+    .kv("precision", model::precision_name(where.dtype))
+    .kv("context", m.context)
+    .kv("max_batch", m.cache.max_slots());
+}
+
+/// A request that waits for a cache slot of its model.
 struct waiting_sequence {
   generate_request request;
   sequence_observer observer;
+  model_ptr model;
 };
 
-/// A sequence that holds a cache slot; touched by the engine thread only.
+/// A sequence that holds a cache slot of its model; touched by the engine
+/// thread only.
 struct running_sequence {
   running_sequence(waiting_sequence&& w, std::int64_t cache_slot,
                    at::Tensor prompt_ids)
     : request(std::move(w.request)),
       observer(std::move(w.observer)),
+      model(std::move(w.model)),
       sampler(model::sampling_params{request.sampling.temperature,
                                      request.sampling.top_k,
                                      request.sampling.top_p,
@@ -88,6 +83,8 @@ struct running_sequence {
 
   generate_request request;
   sequence_observer observer;
+  /// Held until the sequence ends, so its weights outlive a swap.
+  model_ptr model;
   model::sampler sampler;
   bool greedy;
   at::Tensor prompt;  // (P) int64 on the model's device
@@ -111,10 +108,14 @@ struct engine::impl {
   bool take_work(std::vector<std::uint64_t>& cancelled,
                  std::vector<waiting_sequence>& admitted,
                  std::vector<waiting_sequence>& dropped);
+  /// Under `mutex`: moves the models nothing keeps (neither active,
+  /// previous nor last loaded, and used by no sequence) into `unloaded`.
+  void take_unused_models(std::vector<model_ptr>& unloaded);
   void start(waiting_sequence&& w);
   void step();
   std::int64_t prefill(std::int64_t& emitted);
   std::int64_t decode(std::int64_t& emitted);
+  void decode_group(std::int64_t& emitted);
   void sample(const at::Tensor& logits,
               const std::vector<running_sequence*>& rows);
   void accept(running_sequence& s, std::int64_t token, std::int64_t& emitted);
@@ -127,25 +128,27 @@ struct engine::impl {
 
   engine_options options;
   model::device_choice where;
-  model::gpt model;
-  std::string model_id;
   std::string device_name;
-  std::int64_t context;
-  std::int64_t vocab;
-  model::kv_cache cache;
 
   // Engine thread only; buffers are members so a step allocates nothing of
   // its own beyond tensors.
   std::vector<running_sequence> running;  // in admission order
   std::vector<running_sequence> retired;  // ended, being reported
   std::vector<running_sequence*> rows;
+  std::vector<running_sequence*> group;   // the rows of one model
   std::vector<std::int64_t> row_slots;
   std::vector<std::int64_t> sampled;
   at::Tensor step_ids;  // (max_batch, 1) int64 on the CPU
 
-  // Shared with submit/cancel/status, under `mutex`.
+  // Shared with submit/cancel/status/load/activate, under `mutex`.
   mutable std::mutex mutex;
   std::condition_variable wake;
+  std::map<std::string, model_ptr> models;
+  std::string active_id;
+  std::string previous_id;
+  std::string last_loaded_id;
+  /// A model may have become unused: the engine thread looks.
+  bool unload_due = false;
   std::deque<waiting_sequence> waiting;
   std::vector<std::uint64_t> cancels;
   bool stopping = false;
@@ -160,15 +163,16 @@ struct engine::impl {
 engine::impl::impl(const engine_options& o)
   : options((check_options(o), o)),
     where(model::choose_device(o.device, "auto")),
-    model(model::load_gpt(o.model_dir, where)),
-    model_id(read_model_id(o.model_dir)),
     device_name(where.device.str()),
-    context(model->config().context),
-    vocab(model->config().vocab_size),
-    cache(model->config(), o.max_batch, where.device, where.dtype),
     step_ids(torch::zeros({o.max_batch, 1}, torch::kLong)) {
+  auto first = std::make_shared<loaded_model>("", o.model_dir, where,
+                                              o.max_batch);
+  log_loaded(*first, where);
+  active_id = last_loaded_id = first->id;
+  models.emplace(first->id, std::move(first));
   retired.reserve(o.max_batch);
   rows.reserve(o.max_batch);
+  group.reserve(o.max_batch);
   row_slots.reserve(o.max_batch);
   sampled.reserve(o.max_batch);
   running.reserve(o.max_batch);
@@ -187,7 +191,7 @@ void engine::impl::run() {
     for (auto& w : dropped)
       w.observer.on_end(generation_result{
         w.request.id, static_cast<std::int32_t>(w.request.prompt.size()), 0,
-        "cancelled", model_id});
+        "cancelled", w.model->id});
     for (auto& w : admitted)
       start(std::move(w));
     for (auto& s : running)
@@ -207,13 +211,17 @@ void engine::impl::run() {
 bool engine::impl::take_work(std::vector<std::uint64_t>& cancelled,
                              std::vector<waiting_sequence>& admitted,
                              std::vector<waiting_sequence>& dropped) {
+  // Destroyed after the lock is released: freeing a model takes a while.
+  std::vector<model_ptr> unloaded;
   std::unique_lock<std::mutex> lock(mutex);
+  take_unused_models(unloaded);
   wake.wait(lock, [this] {
     return stopping || !running.empty() || !waiting.empty()
-           || !cancels.empty();
+           || !cancels.empty() || unload_due;
   });
   if (stopping)
     return false;
+  take_unused_models(unloaded);
   cancelled.swap(cancels);
   for (auto i = waiting.begin(); i != waiting.end();) {
     if (std::find(cancelled.begin(), cancelled.end(), i->request.id)
@@ -233,13 +241,31 @@ bool engine::impl::take_work(std::vector<std::uint64_t>& cancelled,
   return true;
 }
 
+void engine::impl::take_unused_models(std::vector<model_ptr>& unloaded) {
+  unload_due = false;
+  for (auto i = models.begin(); i != models.end();) {
+    const auto& id = i->first;
+    // Every sequence holds its model, and none is being admitted or retired
+    // while the engine thread is here, so use_count 1 is exact: unused.
+    if (id == active_id || id == previous_id || id == last_loaded_id
+        || i->second.use_count() > 1) {
+      ++i;
+      continue;
+    }
+    log::info("engine", "model unloaded").kv("model", id);
+    unloaded.push_back(std::move(i->second));
+    i = models.erase(i);
+  }
+}
+
 void engine::impl::start(waiting_sequence&& w) {
   auto& prompt = w.request.prompt;
   auto ids = torch::from_blob(prompt.data(),
                               {static_cast<std::int64_t>(prompt.size())},
                               torch::kInt)
                .to(where.device, torch::kLong);  // (P), a copy
-  running.emplace_back(std::move(w), cache.acquire(), std::move(ids));
+  const auto slot = w.model->cache.acquire();
+  running.emplace_back(std::move(w), slot, std::move(ids));
 }
 
 void engine::impl::step() {
@@ -273,14 +299,15 @@ std::int64_t engine::impl::prefill(std::int64_t& emitted) {
     if (s.finish != nullptr || s.prefilled == P)
       continue;
     const auto n = std::min(P - s.prefilled, budget);
+    auto& m = *s.model;
     auto chunk = s.prompt.narrow(0, s.prefilled, n).view({1, n});  // (1, n)
-    auto logits = model->forward_cached(chunk, cache, {s.slot},
+    auto logits = m.gpt->forward_cached(chunk, m.cache, {s.slot},
                                         model::logits_for::last);  // (1, 1, V)
     s.prefilled += n;
     budget -= n;
     if (s.prefilled == P) {
       rows.assign(1, &s);
-      sample(logits.view({1, vocab}), rows);
+      sample(logits.view({1, m.vocab}), rows);
       accept(s, sampled[0], emitted);
     }
   }
@@ -292,28 +319,40 @@ std::int64_t engine::impl::decode(std::int64_t& emitted) {
   for (auto& s : running)
     if (s.decoding())
       rows.push_back(&s);
-  if (rows.empty())
-    return 0;
-  // Rows in slot order: consecutive slots let attention read the cache as a
-  // view instead of gathering it.
+  // Rows grouped by model, each group in slot order: consecutive slots let
+  // attention read the cache as a view instead of gathering it.
   std::sort(rows.begin(), rows.end(),
             [](const running_sequence* a, const running_sequence* b) {
-              return a->slot < b->slot;
+              return a->model != b->model ? a->model < b->model
+                                          : a->slot < b->slot;
             });
-  const auto B = static_cast<std::int64_t>(rows.size());
+  for (auto first = rows.begin(); first != rows.end();) {
+    auto last = std::find_if(first, rows.end(),
+                             [&](const running_sequence* s) {
+                               return s->model != (*first)->model;
+                             });
+    group.assign(first, last);
+    decode_group(emitted);
+    first = last;
+  }
+  return static_cast<std::int64_t>(rows.size());
+}
+
+void engine::impl::decode_group(std::int64_t& emitted) {
+  auto& m = *group.front()->model;
+  const auto B = static_cast<std::int64_t>(group.size());
   auto* ids = step_ids.data_ptr<std::int64_t>();
   row_slots.clear();
   for (std::int64_t b = 0; b < B; ++b) {
-    ids[b] = rows[b]->next_token;
-    row_slots.push_back(rows[b]->slot);
+    ids[b] = group[b]->next_token;
+    row_slots.push_back(group[b]->slot);
   }
   auto input = step_ids.narrow(0, 0, B).to(where.device);  // (B, 1)
-  auto logits = model->forward_cached(input, cache, row_slots,
+  auto logits = m.gpt->forward_cached(input, m.cache, row_slots,
                                       model::logits_for::last);  // (B, 1, V)
-  sample(logits.view({B, vocab}), rows);
+  sample(logits.view({B, m.vocab}), group);
   for (std::int64_t b = 0; b < B; ++b)
-    accept(*rows[b], sampled[b], emitted);
-  return B;
+    accept(*group[b], sampled[b], emitted);
 }
 
 void engine::impl::sample(const at::Tensor& logits,
@@ -347,7 +386,7 @@ void engine::impl::accept(running_sequence& s, std::int64_t token,
   s.observer.on_tokens({static_cast<std::int32_t>(token)});
   // The last sampled token is never fed, so a full cache still yields one.
   if (s.generated >= s.request.sampling.max_tokens
-      || cache.length(s.slot) >= context)
+      || s.model->cache.length(s.slot) >= s.model->context)
     s.finish = "length";
   else
     s.next_token = token;
@@ -363,20 +402,20 @@ void engine::impl::retire_finished() {
                  std::make_move_iterator(running.end()));
   running.erase(done, running.end());
   for (auto& s : retired)
-    cache.release(s.slot);
+    s.model->cache.release(s.slot);
   publish_running();
   // Ended after the count dropped, so an observer sees it current.
   for (auto& s : retired)
     s.observer.on_end(generation_result{
       s.request.id, static_cast<std::int32_t>(s.prompt.size(0)), s.generated,
-      s.finish, model_id});
+      s.finish, s.model->id});
   retired.clear();
 }
 
 void engine::impl::fail_running(const caf::error& why) {
   retired.swap(running);
   for (auto& s : retired)
-    cache.release(s.slot);
+    s.model->cache.release(s.slot);
   publish_running();
   for (auto& s : retired)
     s.observer.on_end(why);
@@ -401,7 +440,7 @@ void engine::impl::publish(clock_type::time_point begin, std::int64_t batch,
     }
   }
   if (new_peak)
-    log::info("engine", "batch").kv("size", batch).kv("model", model_id);
+    log::info("engine", "batch").kv("size", batch);
 }
 
 void engine::impl::shut_down() {
@@ -422,12 +461,6 @@ void engine::impl::shut_down() {
 
 engine::engine(const engine_options& options)
   : impl_(std::make_unique<impl>(options)) {
-  log::info("engine", "model loaded")
-    .kv("model", impl_->model_id)
-    .kv("device", impl_->device_name)
-    .kv("precision", model::precision_name(impl_->where.dtype))
-    .kv("context", impl_->context)
-    .kv("max_batch", options.max_batch);
   impl_->thread = std::thread([state = impl_.get()] { state->run(); });
 }
 
@@ -437,20 +470,32 @@ engine::~engine() {
 
 caf::error engine::submit(generate_request request,
                           sequence_observer observer) {
-  if (auto err = check_request(request, impl_->vocab, impl_->context))
-    return err;
   {
+    // All under the lock, so no model is held outside a sequence (see
+    // take_unused_models).
     std::lock_guard<std::mutex> lock(impl_->mutex);
     if (impl_->stopping)
       return make_error(errc::engine_failure,
                         "the worker is shutting down; retry on another "
                         "worker");
+    const auto& id = request.model_id.empty() ? impl_->active_id
+                                              : request.model_id;
+    auto model = impl_->models.find(id);
+    if (model == impl_->models.end())
+      return make_error(errc::model_unavailable,
+                        "request " + std::to_string(request.id)
+                          + ": model '" + id
+                          + "' is not loaded on this worker; retry");
+    const auto& m = *model->second;
+    if (auto err = check_request(request, m.vocab, m.context))
+      return err;
     if (impl_->waiting.size() >= static_cast<size_t>(impl_->options.max_queue))
       return make_error(errc::queue_full,
                         "request " + std::to_string(request.id) + ": all "
                           + std::to_string(impl_->options.max_queue)
                           + " queue places are taken; retry later");
-    impl_->waiting.push_back({std::move(request), std::move(observer)});
+    impl_->waiting.push_back(
+      {std::move(request), std::move(observer), model->second});
   }
   impl_->wake.notify_one();
   return {};
@@ -466,10 +511,10 @@ void engine::cancel(std::uint64_t id) {
 
 worker_status engine::status() const {
   worker_status s;
-  s.model_id = impl_->model_id;
   s.device = impl_->device_name;
   s.max_batch = impl_->options.max_batch;
   std::lock_guard<std::mutex> lock(impl_->mutex);
+  s.model_id = impl_->active_id;
   s.running = impl_->running_count;
   s.queued = static_cast<std::int32_t>(impl_->waiting.size());
   s.peak_batch = impl_->peak_batch;
@@ -488,8 +533,75 @@ void engine::stop() {
     impl_->thread.join();
 }
 
-const std::string& engine::model_id() const {
-  return impl_->model_id;
+caf::expected<std::string> engine::load(const std::string& id,
+                                        const std::string& dir) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (!id.empty() && impl_->models.count(id) != 0) {
+      impl_->last_loaded_id = id;
+      return id;
+    }
+  }
+  model_ptr loaded;
+  try {
+    loaded = std::make_shared<loaded_model>(id, dir, impl_->where,
+                                            impl_->options.max_batch);
+  } catch (const std::exception& e) {
+    log::warn("engine", "cannot load model")
+      .kv("model", id)
+      .kv("what", e.what());
+    return make_error(errc::model_load_failed,
+                      "model '" + id + "': " + e.what());
+  }
+  log_loaded(*loaded, impl_->where);
+  auto loaded_id = loaded->id;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    // A load of the same id that finished first wins; this copy is dropped.
+    impl_->models.emplace(loaded_id, std::move(loaded));
+    impl_->last_loaded_id = loaded_id;
+    impl_->unload_due = true;
+  }
+  impl_->wake.notify_one();
+  return loaded_id;
+}
+
+caf::expected<std::vector<std::string>>
+engine::activate(const std::string& id) {
+  std::vector<std::string> kept;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->models.count(id) == 0)
+      return make_error(errc::model_unavailable,
+                        "model '" + id
+                          + "' is not loaded on this worker; load it first");
+    if (id != impl_->active_id) {
+      impl_->previous_id = impl_->active_id;
+      impl_->active_id = id;
+      impl_->unload_due = true;
+      log::info("engine", "model activated")
+        .kv("model", id)
+        .kv("previous", impl_->previous_id);
+    }
+    kept.push_back(id);
+    if (!impl_->previous_id.empty() && impl_->previous_id != id)
+      kept.push_back(impl_->previous_id);
+  }
+  impl_->wake.notify_one();
+  return kept;
+}
+
+std::vector<std::string> engine::loaded_models() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  std::vector<std::string> ids;
+  for (const auto& [id, m] : impl_->models)
+    ids.push_back(id);
+  return ids;
+}
+
+std::string engine::model_id() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->active_id;
 }
 
 const std::string& engine::device_name() const {
@@ -497,11 +609,13 @@ const std::string& engine::device_name() const {
 }
 
 std::int64_t engine::context() const {
-  return impl_->context;
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->models.at(impl_->active_id)->context;
 }
 
 std::int64_t engine::vocab_size() const {
-  return impl_->vocab;
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->models.at(impl_->active_id)->vocab;
 }
 
 } // namespace chat::worker

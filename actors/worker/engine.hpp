@@ -1,7 +1,9 @@
 #pragma once
-// The worker's inference engine: one model, its preallocated KV cache and a
-// dedicated thread that runs continuous batching (DESIGN.md, "Inside
-// chat-worker"). No LibTorch in this header: CAF-only code includes it.
+// The worker's inference engine: the models it serves (the active one, the
+// previous one while sequences still use it), each with its preallocated KV
+// cache, and a dedicated thread that runs continuous batching (DESIGN.md,
+// "Inside chat-worker"). No LibTorch in this header: CAF-only code includes
+// it.
 
 #include "actors/protocol/inference_types.hpp"
 
@@ -18,11 +20,13 @@ namespace chat::worker {
 
 /// How an engine is built.
 struct engine_options {
-  /// Checkpoint directory (config.json, model.pt, meta.json).
+  /// Checkpoint directory (config.json, model.pt, meta.json) of the model
+  /// active from the start.
   std::string model_dir;
   /// "cpu", "cuda", "cuda:N" or "auto" (CUDA when present).
   std::string device = "cpu";
-  /// Most sequences in one decode step; also the KV-cache slots.
+  /// Most sequences running at once, over all models; also the KV-cache
+  /// slots of each model.
   int max_batch = 16;
   /// Most sequences waiting for a slot; more are refused with queue_full.
   int max_queue = 64;
@@ -42,16 +46,24 @@ struct sequence_observer {
 
 /// Serves generate requests of many callers at once. New sequences join
 /// between decode steps (prefill into their own cache slot, chunked), then
-/// one batched forward produces the next token of every running sequence.
+/// one batched forward per model produces the next token of every running
+/// sequence.
+///
+/// Hot swap: load() loads another model version while the engine serves,
+/// activate() makes it the default between two steps. A sequence runs on
+/// the model its request names (the active one when it names none) from
+/// its first to its last token. The engine keeps the active model, the
+/// previous one and the last one loaded; any other is unloaded as soon as
+/// no sequence uses it.
 ///
 /// max_tokens is clamped to the context: a sequence whose cache fills up
 /// ends with finish_reason "length". A prompt must leave room for at least
 /// one new token (shorter than the context).
 class engine {
 public:
-  /// Loads the checkpoint onto the device and starts the engine thread;
-  /// throws std::runtime_error saying what is wrong with the checkpoint or
-  /// device.
+  /// Loads the checkpoint onto the device as the active model and starts
+  /// the engine thread; throws std::runtime_error saying what is wrong with
+  /// the checkpoint or device.
   explicit engine(const engine_options& options);
 
   /// Stops the thread; see stop().
@@ -61,9 +73,9 @@ public:
   engine& operator=(const engine&) = delete;
 
   /// Queues a sequence. Returns an error (and never calls the observer)
-  /// when the request is invalid (errc::invalid_request,
-  /// errc::prompt_too_long) or the queue is full (errc::queue_full).
-  /// Thread-safe.
+  /// when its model is not loaded (errc::model_unavailable), the request is
+  /// invalid for that model (errc::invalid_request, errc::prompt_too_long)
+  /// or the queue is full (errc::queue_full). Thread-safe.
   caf::error submit(generate_request request, sequence_observer observer);
 
   /// Ends the sequence `id` with finish_reason "cancelled" before the next
@@ -77,13 +89,32 @@ public:
   /// with errc::engine_failure and joins the thread. Idempotent.
   void stop();
 
-  /// meta.json's "id", or the checkpoint directory's name.
-  const std::string& model_id() const;
-  /// The device the model runs on ("cpu", "cuda:0").
+  /// Loads checkpoint `dir` as model `id` (meta.json's "id", else the
+  /// directory's name, when `id` is empty) while the engine goes on
+  /// serving; returns the id once requests may name it. Blocks for the
+  /// load: call it off the engine's and the actors' threads. A loaded id
+  /// is not loaded again. errc::model_load_failed says what is wrong with
+  /// the checkpoint. Thread-safe.
+  caf::expected<std::string> load(const std::string& id,
+                                  const std::string& dir);
+
+  /// Makes the loaded model `id` the active one from the next step on; the
+  /// active one becomes the previous one. Returns the ids kept loaded,
+  /// active first, or errc::model_unavailable when `id` is not loaded.
+  /// Thread-safe.
+  caf::expected<std::vector<std::string>> activate(const std::string& id);
+
+  /// Ids of the models in memory now. Thread-safe.
+  std::vector<std::string> loaded_models() const;
+
+  /// The active model's id: meta.json's "id", or the checkpoint
+  /// directory's name. Thread-safe.
+  std::string model_id() const;
+  /// The device the models run on ("cpu", "cuda:0").
   const std::string& device_name() const;
-  /// Longest sequence (prompt + generated) the model takes.
+  /// Longest sequence (prompt + generated) the active model takes.
   std::int64_t context() const;
-  /// Token ids are in [0, vocab_size).
+  /// Token ids of the active model are in [0, vocab_size).
   std::int64_t vocab_size() const;
 
 private:

@@ -5,6 +5,7 @@
 #include "log/log.hpp"
 
 #include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include <utility>
 
@@ -13,6 +14,23 @@ namespace chat::worker {
 namespace {
 
 using self_pointer = worker_actor::stateful_pointer<worker_state>;
+
+/// Loads one model version, then quits.
+using model_loader_actor = caf::typed_actor<
+  caf::replies_to<atom::load, model_ref>::with<std::string>>;
+
+model_loader_actor::behavior_type
+model_loader(model_loader_actor::pointer self, engine* eng) {
+  return {
+    [self, eng](atom::load, model_ref& ref) -> caf::result<std::string> {
+      self->quit();
+      auto loaded = eng->load(ref.id, ref.path);
+      if (!loaded)
+        return std::move(loaded.error());
+      return std::move(*loaded);
+    },
+  };
+}
 
 /// Forgets sequence `id` and stops watching its sink when no other
 /// sequence streams to it; returns its promise.
@@ -84,6 +102,22 @@ worker_actor::behavior_type serve_inference(self_pointer self, engine* eng) {
     },
     [eng](atom::cancel, std::uint64_t id) { eng->cancel(id); },
     [eng](atom::get) { return eng->status(); },
+    [self, eng](atom::load, model_ref& ref) {
+      // Loading takes seconds: a detached loader answers for this actor,
+      // which goes on relaying while the engine goes on serving.
+      log::info("worker", "loading model")
+        .kv("model", ref.id)
+        .kv("path", ref.path);
+      auto loader = self->spawn<caf::detached>(model_loader, eng);
+      return self->delegate(loader, atom::load::value, std::move(ref));
+    },
+    [eng](atom::activate,
+          std::string& id) -> caf::result<std::vector<std::string>> {
+      auto kept = eng->activate(id);
+      if (!kept)
+        return std::move(kept.error());
+      return std::move(*kept);
+    },
     [self](atom::step, generation_result& end) {
       if (self->state.sequences.count(end.id) != 0)
         take(self, end.id).deliver(std::move(end));

@@ -33,9 +33,10 @@ struct worker_state {
   std::unordered_map<caf::actor_addr, int> sinks;
 };
 
-/// Bridges inference_actor to `eng`, which must outlive the actor: submits
-/// generate requests, answers them when the engine reports their end,
-/// cancels by id or when a sink goes down. Tokens go from the engine thread
+/// Bridges inference_actor to `eng`, which must outlive the actor (and the
+/// actor system: loads run in detached actors): submits generate requests,
+/// answers them when the engine reports their end, cancels by id or when a
+/// sink goes down, loads and activates model versions. Tokens go from the engine thread
 /// straight to the sinks; the engine never touches this actor's state.
 worker_actor::behavior_type
 serve_inference(worker_actor::stateful_pointer<worker_state> self,

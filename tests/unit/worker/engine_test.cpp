@@ -309,3 +309,126 @@ TEST_CASE("a missing or broken checkpoint is a clear error", "[unit]") {
   o.model_dir = (tmp / "empty").string();
   CHECK_THROWS_WITH(engine(o), Catch::Contains("config.json"));
 }
+
+// -- hot swap --
+
+namespace {
+
+/// Waits (bounded) until `done` holds; the engine thread gets there.
+template <class Predicate>
+bool eventually(Predicate done) {
+  const auto deadline = std::chrono::steady_clock::now()
+                        + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+bool has(const std::vector<std::string>& ids, const std::string& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+} // namespace
+
+TEST_CASE("a sequence finishes on the model it started on while new ones "
+          "get the activated model",
+          "[unit]") {
+  fixture f;
+  const auto other = test::write_other_checkpoint(f.tmp.path());
+  auto loaded = f.eng->load("", other.string());
+  REQUIRE(loaded);
+  CHECK(*loaded == "other-test");
+  CHECK(f.eng->model_id() == "tiny-test");
+  const auto prompt = prompt_of(6, 5);
+  const int max_tokens = 24;
+  recording before, after, pinned;
+  caf::error submitted_after, submitted_pinned;
+  std::vector<std::string> kept;
+  // The swap lands between two steps of `before`.
+  before.on_token = [&](const recording& r) {
+    if (r.tokens.size() != 3)
+      return;
+    kept = *f.eng->activate("other-test");
+    submitted_after = f.eng->submit(request(2, prompt, max_tokens),
+                                    after.observer());
+    auto on_old = request(3, prompt, max_tokens);
+    on_old.model_id = "tiny-test";
+    submitted_pinned = f.eng->submit(on_old, pinned.observer());
+  };
+  REQUIRE(!f.eng->submit(request(1, prompt, max_tokens), before.observer()));
+  const auto old_reference
+    = test::greedy_reference(f.checkpoint, prompt, max_tokens);
+  auto b = before.result();
+  CHECK(b.model_id == "tiny-test");
+  CHECK(before.tokens == old_reference);
+  REQUIRE(!submitted_after);
+  auto a = after.result();
+  CHECK(a.model_id == "other-test");
+  CHECK(after.tokens == test::greedy_reference(other, prompt, max_tokens));
+  CHECK(after.tokens != old_reference);
+  REQUIRE(!submitted_pinned);
+  CHECK(pinned.result().model_id == "tiny-test");
+  CHECK(pinned.tokens == old_reference);
+  CHECK(kept == std::vector<std::string>{"other-test", "tiny-test"});
+  CHECK(f.eng->status().model_id == "other-test");
+  CHECK(f.eng->vocab_size() == test::other_vocab);
+  // Prompts are checked against the vocabulary of the model they name.
+  recording never;
+  CHECK(is_errc(f.eng->submit(request(9, {test::other_vocab}, 2),
+                              never.observer()),
+                errc::invalid_request));
+  // Rolling back is activating the previous one, still loaded.
+  CHECK(*f.eng->activate("tiny-test")
+        == std::vector<std::string>{"tiny-test", "other-test"});
+  CHECK(f.eng->model_id() == "tiny-test");
+}
+
+TEST_CASE("a model neither active, previous nor last loaded is unloaded "
+          "once its sequences end",
+          "[unit]") {
+  fixture f;
+  const auto other = test::write_other_checkpoint(f.tmp.path());
+  REQUIRE(f.eng->load("b", other.string()));
+  REQUIRE(f.eng->activate("b"));
+  // The first checkpoint again, under a third id.
+  REQUIRE(f.eng->load("c", f.checkpoint.string()));
+  CHECK(f.eng->loaded_models()
+        == std::vector<std::string>{"b", "c", "tiny-test"});
+  recording seq;
+  bool kept_while_running = false;
+  seq.on_token = [&](const recording& r) {
+    if (r.tokens.size() != 2)
+      return;
+    // tiny-test becomes neither active nor previous, but this runs on it.
+    f.eng->activate("c");
+    kept_while_running = has(f.eng->loaded_models(), "tiny-test");
+  };
+  auto req = request(1, prompt_of(5, 1), 12);
+  req.model_id = "tiny-test";
+  REQUIRE(!f.eng->submit(req, seq.observer()));
+  CHECK(seq.result().completion_tokens == 12);
+  CHECK(kept_while_running);
+  CHECK(eventually([&] { return !has(f.eng->loaded_models(), "tiny-test"); }));
+  CHECK(f.eng->loaded_models() == std::vector<std::string>{"b", "c"});
+  recording never;
+  CHECK(is_errc(f.eng->submit(req, never.observer()),
+                errc::model_unavailable));
+}
+
+TEST_CASE("loading a broken checkpoint or activating an unloaded model "
+          "fails clearly and changes nothing",
+          "[unit]") {
+  fixture f;
+  std::filesystem::create_directory(f.tmp / "empty");
+  auto broken = f.eng->load("broken", (f.tmp / "empty").string());
+  REQUIRE(!broken);
+  CHECK(is_errc(broken.error(), errc::model_load_failed));
+  auto missing = f.eng->activate("nowhere");
+  REQUIRE(!missing);
+  CHECK(is_errc(missing.error(), errc::model_unavailable));
+  CHECK(f.eng->model_id() == "tiny-test");
+  CHECK(f.eng->loaded_models() == std::vector<std::string>{"tiny-test"});
+}

@@ -6,19 +6,36 @@
 
 namespace chat::test {
 
-std::filesystem::path write_tiny_checkpoint(const std::filesystem::path& dir,
-                                            std::int64_t context) {
+namespace {
+
+std::filesystem::path write_random_gpt(const std::filesystem::path& path,
+                                       const std::string& id,
+                                       std::int64_t vocab,
+                                       std::int64_t context,
+                                       std::uint64_t seed) {
   model::gpt_config config;
-  config.vocab_size = tiny_vocab;
+  config.vocab_size = vocab;
   config.context = context;
   config.n_layer = 2;
   config.n_head = 4;
   config.d_model = 64;
-  torch::manual_seed(1337);
+  torch::manual_seed(seed);
   model::gpt gpt(config);
-  const auto path = dir / "tiny";
-  model::write_checkpoint(path, gpt, {{"id", "tiny-test"}});
+  model::write_checkpoint(path, gpt, {{"id", id}});
   return path;
+}
+
+} // namespace
+
+std::filesystem::path write_tiny_checkpoint(const std::filesystem::path& dir,
+                                            std::int64_t context) {
+  return write_random_gpt(dir / "tiny", "tiny-test", tiny_vocab, context,
+                          1337);
+}
+
+std::filesystem::path write_other_checkpoint(const std::filesystem::path& dir) {
+  return write_random_gpt(dir / "other", "other-test", other_vocab, 128,
+                          4242);
 }
 
 std::vector<std::int32_t>

@@ -18,6 +18,14 @@ constexpr std::int32_t tiny_vocab = 300;
 std::filesystem::path write_tiny_checkpoint(const std::filesystem::path& dir,
                                             std::int64_t context = 128);
 
+/// Vocabulary of the other tiny model.
+constexpr std::int32_t other_vocab = 200;
+
+/// Writes another random GPT, different in weights (seed 4242) and
+/// vocabulary (200), as checkpoint `dir`/other (meta id "other-test") and
+/// returns its path.
+std::filesystem::path write_other_checkpoint(const std::filesystem::path& dir);
+
 /// The greedy continuation of `prompt` by `checkpoint`'s model, `count`
 /// tokens, each from a full forward over the whole sequence (no KV cache, no
 /// batching).

@@ -172,3 +172,37 @@ TEST_CASE("cancel, or a sink that goes down, ends the sequence as cancelled",
     CHECK(result.completion_tokens < 250);
   }
 }
+
+TEST_CASE("the worker actor loads a model in the background and activates "
+          "it",
+          "[unit]") {
+  fixture f;
+  const auto other = test::write_other_checkpoint(f.tmp.path());
+  auto load = [&](const model_ref& ref) {
+    caf::expected<std::string> out{std::string()};
+    f.self->request(f.inference, timeout, atom::load::value, ref)
+      .receive([&](std::string& id) { out = std::move(id); },
+               [&](caf::error& err) { out = std::move(err); });
+    return out;
+  };
+  auto broken = load({"broken", (f.tmp / "nowhere").string()});
+  REQUIRE(!broken);
+  CHECK(is_errc(broken.error(), errc::model_load_failed));
+  auto loaded = load({"", other.string()});
+  REQUIRE(loaded);
+  CHECK(*loaded == "other-test");
+  f.self->request(f.inference, timeout, atom::activate::value, *loaded)
+    .receive(
+      [&](std::vector<std::string>& kept) {
+        CHECK(kept == std::vector<std::string>{"other-test", "tiny-test"});
+      },
+      [&](caf::error& err) { FAIL(f.sys.render(err)); });
+  auto sink = f.sys.spawn(collecting_sink);
+  const std::vector<std::int32_t> prompt{5, 17, 42, 99};
+  CHECK(f.generate(greedy(1, prompt, 6), sink).model_id == "other-test");
+  CHECK(f.tokens_of(sink) == test::greedy_reference(other, prompt, 6));
+  auto old = greedy(2, prompt, 6);
+  old.model_id = "tiny-test";
+  CHECK(f.generate(old, sink).model_id == "tiny-test");
+  caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+}
