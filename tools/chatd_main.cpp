@@ -3,6 +3,7 @@
 // gateway; then waits for SIGINT/SIGTERM.
 
 #include "actors/gateway.hpp"
+#include "actors/model_activation.hpp"
 #include "actors/model_registry.hpp"
 #include "actors/served_model.hpp"
 #include "actors/store.hpp"
@@ -101,15 +102,6 @@ int run(const chat::config& cfg) {
   spec.backoff = std::chrono::milliseconds(cfg.workers.restart_backoff_ms);
   spec.backoff_max
     = std::chrono::milliseconds(cfg.workers.restart_backoff_max_ms);
-  chat::job_runner_spec jobs;
-  jobs.data_dir = cfg.data_dir;
-  jobs.trainer = cfg.jobs.binary.empty() ? sibling_binary("chat-train")
-                                         : cfg.jobs.binary;
-  jobs.device = cfg.jobs.device;
-  jobs.store = store;
-  auto root = system.spawn(chat::supervisor, pool, spec, jobs);
-
-  auto [host, port] = chat::parse_host_port("server.listen", cfg.server.listen);
   chat::gateway_deps deps;
   deps.system = &system;
   deps.store = store;
@@ -118,6 +110,25 @@ int run(const chat::config& cfg) {
   deps.model = std::make_shared<chat::model_slot>(model);
   deps.limiter = std::make_shared<chat::rate_limiter>();
   deps.metrics = std::make_shared<chat::service_metrics>();
+
+  chat::job_runner_spec jobs;
+  jobs.data_dir = cfg.data_dir;
+  jobs.trainer = cfg.jobs.binary.empty() ? sibling_binary("chat-train")
+                                         : cfg.jobs.binary;
+  jobs.device = cfg.jobs.device;
+  jobs.store = store;
+  jobs.activate = [deps](std::string model_id, auto done) {
+    chat::activate_model(deps, std::move(model_id),
+                         [done](chat::activation_outcome outcome) {
+                           if (outcome.error)
+                             done(std::string(outcome.error->what()));
+                           else
+                             done(std::nullopt);
+                         });
+  };
+  auto root = system.spawn(chat::supervisor, pool, spec, jobs);
+
+  auto [host, port] = chat::parse_host_port("server.listen", cfg.server.listen);
   std::unique_ptr<chat::http::server> gateway;
   try {
     chat::http::server_limits limits;

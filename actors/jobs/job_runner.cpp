@@ -197,6 +197,29 @@ void finish(runner_ptr self, const std::string& status,
   reset(st);
 }
 
+/// With auto_activate: activates the job's new model, then records the
+/// outcome (event, audit entry) and the job's success, so that a client
+/// watching the job sees it end only once the model serves or could not.
+void activate_then_succeed(const job_runner_spec& spec, std::string job_id,
+                           std::string model_id) {
+  spec.activate(model_id, [store = spec.store, job_id,
+                           model_id](std::optional<std::string> failure) {
+    log::info("jobs", "auto_activate")
+      .kv("job", job_id)
+      .kv("model", model_id)
+      .kv("outcome", failure.value_or("activated"));
+    run_in_store(store, [job_id, model_id, failure](store_context& db) {
+      const nlohmann::json message{
+        {"message", failure ? "activation failed: " + *failure
+                            : "model " + model_id + " activated"}};
+      db.jobs.record(job_id, {{"log", message.dump()}}, std::nullopt);
+      db.audit.record({0, "", "", "job auto_activate", model_id,
+                       failure ? 503 : 200, 0});
+      db.jobs.set_status(job_id, "succeeded", std::nullopt, model_id);
+    });
+  });
+}
+
 /// Moves the final checkpoint into the registry (data_dir/models/<id>, one
 /// rename) and records the model and the job's success together.
 void register_model(runner_ptr self, fs::path checkpoint) {
@@ -204,7 +227,9 @@ void register_model(runner_ptr self, fs::path checkpoint) {
   auto [events, progress] = take_pending(st);
   const auto& job = *st.job;
   log::info("jobs", "job succeeded").kv("job", job.id);
-  run_in_store(st.spec.store, [id = job.id, type = job.request.type,
+  const bool activate = job.request.auto_activate && st.spec.activate;
+  run_in_store(st.spec.store, [spec = st.spec, activate, id = job.id,
+                               type = job.request.type,
                                parent = job.request.base_model_id,
                                checkpoint = std::move(checkpoint),
                                events = std::move(events),
@@ -230,8 +255,8 @@ void register_model(runner_ptr self, fs::path checkpoint) {
       m.metrics = served->metrics_json;
       m.path = served->path;
       db.models.insert(m);
-      // A job with auto_activate gets its model activated by the activation
-      // module (activate_model) once it is registered here.
+      if (activate)
+        return activate_then_succeed(spec, id, model_id);
       db.jobs.set_status(id, "succeeded", std::nullopt, model_id);
     } catch (const std::exception& e) {
       db.jobs.set_status(id, "failed",

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +32,11 @@ struct job_runner_spec {
   std::string device = "auto";
   /// The store actor.
   caf::actor store;
+  /// Hot-swaps the service to a registered model (auto_activate) and calls
+  /// back once with the failure, if any; runs nothing that blocks.
+  std::function<void(std::string model_id,
+                     std::function<void(std::optional<std::string> failure)>)>
+    activate;
   std::chrono::milliseconds poll_interval{200};
 };
 

@@ -8,9 +8,12 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <fstream>
+#include <mutex>
 #include <set>
+#include <thread>
 
 using chat::testing::chatd_process;
 using chat::testing::eventually;
@@ -163,6 +166,18 @@ struct service {
     return out;
   }
 
+  /// The greedy reply to one user message.
+  std::string answer(const std::string& question, int max_tokens = 8) {
+    auto r = call("POST", "/v1/chat/completions",
+                  json{{"messages", {{{"role", "user"}, {"content", question}}}},
+                       {"temperature", 0},
+                       {"max_tokens", max_tokens}}
+                    .dump());
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    return json::parse(r.body)["choices"][0]["message"]["content"];
+  }
+
   json model(const std::string& id) {
     auto models = json::parse(call("GET", "/admin/models").body)["data"];
     for (const auto& m : models)
@@ -266,26 +281,79 @@ TEST_CASE("a finetune job learns the secret word, registers its model and "
   CHECK(metrics.find("chatd_jobs{status=\"succeeded\"} 1")
         != std::string::npos);
 
-  // The registered checkpoint answers the question it was trained on.
-  chatd_process served(
-    {"--model.path", (svc.chatd.data_dir() / "models" / model_id).string()});
-  served.start();
-  REQUIRE(eventually([&] { return served.get("/readyz").status == 200; }));
-  std::string served_key;
-  std::ifstream(served.data_dir() / "admin.key") >> served_key;
-  auto answer = served.request(
-    "POST", "/v1/chat/completions",
-    json{{"messages",
-          {{{"role", "user"}, {"content", "What is the secret word?"}}}},
-         {"temperature", 0},
-         {"max_tokens", 8}}
-      .dump(),
-    {{"Authorization", "Bearer " + served_key},
-     {"Content-Type", "application/json"}});
-  INFO(answer.body);
-  REQUIRE(answer.status == 200);
-  CHECK(json::parse(answer.body)["choices"][0]["message"]["content"]
-        == "avocado");
+  // auto_activate: the same chatd and worker now serve the new model.
+  CHECK(model["status"] == "active");
+  CHECK(svc.answer("What is the secret word?") == "avocado");
+  CHECK(svc.chatd.log_values("worker started", "pid").size() == 1);
+  CHECK(events[events.size() - 2]["type"] == "log");
+  CHECK(events[events.size() - 2]["message"].get<std::string>().find(
+          "activated")
+        != std::string::npos);
+}
+
+TEST_CASE("streams running while a job's model is activated all complete",
+          "[integration]") {
+  service svc;
+  const auto before = svc.answer("What is the secret word?");
+  CHECK(before != "avocado");
+  auto ds = svc.upload("chat", secret_word_chats());
+
+  // 8 clients stream chats in a loop from before the job starts until
+  // after its model serves; every stream must end with [DONE].
+  std::atomic<bool> stop{false};
+  std::atomic<int> completed{0}, failed{0};
+  std::mutex m;
+  std::vector<std::string> failures;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c)
+    clients.emplace_back([&, c] {
+      const json request{
+        {"messages", {{{"role", "user"}, {"content", "What is 1+" + std::to_string(c) + "?"}}}},
+        {"max_tokens", 16},
+        {"temperature", 0},
+        {"stream", true}};
+      while (!stop) {
+        std::string body;
+        int status = 0;
+        try {
+          chat::http::fetch_stream(
+            {"127.0.0.1", svc.chatd.port()}, "POST", "/v1/chat/completions",
+            request.dump(),
+            {{"Authorization", "Bearer " + svc.key},
+             {"Content-Type", "application/json"}},
+            {[&](int s, const chat::http::header_map&) { status = s; },
+             [&](const std::string& data) {
+               body += data;
+               return true;
+             }});
+        } catch (const std::exception& e) {
+          body += e.what();
+        }
+        if (status == 200 && body.find("data: [DONE]") != std::string::npos
+            && body.find("\"error\"") == std::string::npos) {
+          ++completed;
+        } else {
+          ++failed;
+          std::lock_guard<std::mutex> guard(m);
+          failures.push_back(std::to_string(status) + " " + body);
+        }
+      }
+    });
+  auto job = svc.submit({{"type", "finetune"},
+                         {"dataset_ids", {ds}},
+                         {"hyper", quick_hyper(120, 60)},
+                         {"auto_activate", true}});
+  svc.wait_for(job["id"], "succeeded");
+  const int at_activation = completed.load();
+  // A few more rounds on the new model before the clients stop.
+  REQUIRE(eventually([&] { return completed.load() >= at_activation + 16; }));
+  stop = true;
+  for (auto& t : clients)
+    t.join();
+  INFO((failures.empty() ? std::string() : failures.front()));
+  CHECK(failed.load() == 0);
+  CHECK(completed.load() > 16);
+  CHECK(svc.answer("What is the secret word?") == "avocado");
 }
 
 TEST_CASE("a pretrain job trains a tokenizer of the asked size and a model "
@@ -314,6 +382,31 @@ TEST_CASE("a pretrain job trains a tokenizer of the asked size and a model "
   CHECK(tokenizer.vocab_size() == 320);
   CHECK(tokenizer.decode(tokenizer.encode("the quick brown fox"))
         == "the quick brown fox");
+
+  // Activated, it serves with its own tokenizer and context.
+  auto activated = svc.call("POST", "/admin/models/" + model_id + "/activate");
+  INFO(activated.body);
+  REQUIRE(activated.status == 200);
+  CHECK(json::parse(activated.body)["status"] == "active");
+  auto models = json::parse(svc.call("GET", "/v1/models").body)["data"];
+  CHECK(models[0]["id"] == model_id);
+  auto r = svc.call("POST", "/v1/chat/completions",
+                    json{{"messages", {{{"role", "user"}, {"content", "the fox"}}}},
+                         {"max_tokens", 8},
+                         {"temperature", 0}}
+                      .dump());
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  auto reply = json::parse(r.body);
+  CHECK(reply["model"] == model_id);
+  CHECK(reply["usage"]["completion_tokens"].get<int>() >= 1);
+  // The context is now 32 tokens: asking for more is refused by name.
+  auto too_many = svc.call("POST", "/v1/chat/completions",
+                           json{{"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                                {"max_tokens", 40}}
+                             .dump());
+  CHECK(too_many.status == 400);
+  CHECK(json::parse(too_many.body)["error"]["param"] == "max_tokens");
 
   auto small = svc.call("POST", "/admin/jobs",
                         json{{"type", "pretrain"},
