@@ -162,6 +162,17 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
         .kv("worker", it->first)
         .kv("name", it->second.info.name)
         .kv("reason", caf::to_string(msg.reason));
+      // Its sequences will never be answered: end them now.
+      auto& routes = self->state.routes;
+      for (auto r = routes.begin(); r != routes.end();) {
+        if (r->second.worker_id != it->first) {
+          ++r;
+          continue;
+        }
+        r->second.promise.deliver(
+          make_error(errc::engine_failure, "the worker went away"));
+        r = routes.erase(r);
+      }
       members.erase(it);
       break;
     }
@@ -206,27 +217,26 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
         return make_error(errc::no_model, "no worker serves a model");
       ++target->in_flight;
       auto request_id = req.id;
-      st.routes[request_id] = worker_id;
       auto rp = self->make_response_promise<generation_result>();
-      auto settle = [self, worker_id, request_id] {
+      st.routes[request_id] = {worker_id, rp};
+      // Answers the caller unless the worker's exit already did.
+      auto settle = [self, worker_id, request_id](auto&& outcome) {
         auto& st = self->state;
-        st.routes.erase(request_id);
+        auto route = st.routes.find(request_id);
+        if (route == st.routes.end())
+          return;
+        auto promise = route->second.promise;
+        st.routes.erase(route);
         auto it = st.members.find(worker_id);
         if (it != st.members.end())
           --it->second.in_flight;
+        promise.deliver(std::move(outcome));
       };
       self
         ->request(target->handle, caf::infinite, atom::generate::value,
                   std::move(req), std::move(sink))
-        .then(
-          [rp, settle](generation_result& r) mutable {
-            settle();
-            rp.deliver(std::move(r));
-          },
-          [rp, settle](caf::error& err) mutable {
-            settle();
-            rp.deliver(std::move(err));
-          });
+        .then([settle](generation_result& r) mutable { settle(std::move(r)); },
+              [settle](caf::error& err) mutable { settle(std::move(err)); });
       return rp;
     },
     [self](atom::status) -> caf::result<std::vector<worker_row>> {
@@ -288,7 +298,7 @@ worker_pool(pool_actor::stateful_pointer<worker_pool_state> self,
       auto route = st.routes.find(request_id);
       if (route == st.routes.end())
         return;
-      auto it = st.members.find(route->second);
+      auto it = st.members.find(route->second.worker_id);
       if (it != st.members.end())
         self->send(it->second.handle, atom::cancel::value, request_id);
     },

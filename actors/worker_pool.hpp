@@ -4,6 +4,7 @@
 #include "actors/service_state.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include <map>
 #include <memory>
@@ -27,9 +28,16 @@ struct worker_pool_state {
     std::vector<std::string> models;
   };
 
+  /// A sequence routed to a worker and not yet answered.
+  struct route {
+    std::string worker_id;
+    caf::typed_response_promise<generation_result> promise;
+  };
+
   std::map<std::string, member> members;
-  /// Request id -> worker id, for cancels.
-  std::map<std::uint64_t, std::string> routes;
+  /// Request id -> where it runs: for cancels, and to fail it at once when
+  /// its worker goes away.
+  std::map<std::uint64_t, route> routes;
   std::shared_ptr<service_state> status;
   int next_id = 0;
   /// The model every worker is to serve, once one was activated.
