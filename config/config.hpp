@@ -23,6 +23,9 @@ struct server_config {
   std::uint32_t max_header_bytes = 16u << 10;
   /// A request must arrive completely within this many seconds.
   int read_timeout_s = 30;
+  /// On SIGTERM, how long running answers may take to finish before the
+  /// workers stop and what still streams ends with an error event.
+  int shutdown_grace_s = 10;
   /// Most open connections (HTTP and WebSocket) at once.
   int max_connections = 4096;
   /// Largest WebSocket message a client may send.

@@ -36,6 +36,15 @@ namespace {
 
 using dispatch_fn = std::function<void(request&, const route&, responder_ptr)>;
 
+using counter = std::shared_ptr<std::atomic<std::uint32_t>>;
+
+/// Counts one in `count` for as long as the returned token lives.
+std::shared_ptr<void> count_while_alive(const counter& count) {
+  count->fetch_add(1);
+  return std::shared_ptr<void>(static_cast<void*>(count.get()),
+                               [count](void*) { count->fetch_sub(1); });
+}
+
 std::string lowercase(beast::string_view s) {
   std::string out(s.data(), s.size());
   for (auto& ch : out)
@@ -90,10 +99,10 @@ public:
   http_session(Stream&& stream, const server_limits& limits,
                std::shared_ptr<const router> routes, dispatch_fn dispatch,
                std::shared_ptr<const websocket_routes> websockets,
-               connection_slot slot)
+               connection_slot slot, counter answering)
     : stream_(std::move(stream)), limits_(limits), routes_(std::move(routes)),
       dispatch_(std::move(dispatch)), websockets_(std::move(websockets)),
-      slot_(std::move(slot)) {
+      slot_(std::move(slot)), answering_(std::move(answering)) {
   }
 
   void run() {
@@ -244,6 +253,7 @@ private:
     }
     keep_alive_ = raw.keep_alive();
     version_ = raw.version();
+    answering_token_ = count_while_alive(answering_);
     auto done = make_responder(this->shared_from_this(), keep_alive_,
                                version_);
     try {
@@ -281,6 +291,7 @@ private:
     bhttp::async_write(stream_, *res,
                        [self = this->shared_from_this(), res](beast::error_code ec,
                                                         std::size_t) {
+                         self->answering_token_.reset();
                          if (ec || res->need_eof())
                            return self->close();
                          self->do_read();
@@ -385,6 +396,7 @@ private:
       return;
     closed_ = true;
     pending_.clear();
+    answering_token_.reset();
     if constexpr (tls) {
       // close_notify tells the client the body was not truncated; skipped
       // while a write is pending, which a TLS shutdown must not overlap.
@@ -415,6 +427,10 @@ private:
   dispatch_fn dispatch_;
   std::shared_ptr<const websocket_routes> websockets_;
   connection_slot slot_;
+  /// Counts requests being answered, server-wide; held from dispatch to the
+  /// end of the answer.
+  counter answering_;
+  std::shared_ptr<void> answering_token_;
   std::uint64_t body_limit_ = 0;
   bool keep_alive_ = false;
   unsigned version_ = 11;
@@ -491,23 +507,22 @@ struct server::impl {
   std::once_flag stopped;
 
   /// Open connections, HTTP and WebSocket alike.
-  std::shared_ptr<std::atomic<std::uint32_t>> open
-    = std::make_shared<std::atomic<std::uint32_t>>(0);
+  counter open = std::make_shared<std::atomic<std::uint32_t>>(0);
+  /// Requests being answered.
+  counter answering = std::make_shared<std::atomic<std::uint32_t>>(0);
 
   /// A place in the connection count, or null when none is free.
   connection_slot take_slot() {
-    if (open->fetch_add(1) >= limits.max_connections) {
-      open->fetch_sub(1);
+    if (open->load() >= limits.max_connections)
       return nullptr;
-    }
-    return connection_slot(static_cast<void*>(open.get()),
-                           [count = open](void*) { count->fetch_sub(1); });
+    return count_while_alive(open);
   }
 
   template <class Stream>
   void start_session(Stream&& stream) {
     std::make_shared<http_session<Stream>>(std::move(stream), limits, routes,
-                                           dispatch, websockets, take_slot())
+                                           dispatch, websockets, take_slot(),
+                                           answering)
       ->run();
   }
 
@@ -566,6 +581,17 @@ server::~server() {
 
 std::uint16_t server::port() const {
   return impl_->acceptor.local_endpoint().port();
+}
+
+void server::stop_accepting() {
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+}
+
+std::uint32_t server::requests_in_progress() const {
+  return impl_->answering->load();
 }
 
 void server::stop() {

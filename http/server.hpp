@@ -63,6 +63,12 @@ public:
   /// The port actually bound.
   std::uint16_t port() const;
 
+  /// Stops accepting connections; open ones are served on.
+  void stop_accepting();
+
+  /// Requests being answered now, streams included.
+  std::uint32_t requests_in_progress() const;
+
   /// Stops accepting, closes connections and joins the threads.
   void stop();
 

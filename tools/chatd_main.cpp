@@ -22,11 +22,22 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <thread>
 #include <unistd.h>
 
 namespace {
+
+/// Polls `done` until it holds or `limit` passes.
+void wait_until(const std::function<bool()>& done,
+                std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (!done() && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
 
 /// The path of `name` next to the running chatd.
 std::string sibling_binary(const char* name) {
@@ -158,15 +169,26 @@ int run(const chat::config& cfg) {
     .kv("tls", cfg.server.tls_cert.empty() ? "off" : "on")
     .kv("pid", ::getpid());
 
+  // SIGTERM drains: no new connections, running answers get up to the grace
+  // period to finish, then workers and the job runner stop (a running
+  // trainer checkpoints) and what is still streaming ends with an error
+  // event before the gateway closes.
+  const auto grace = std::chrono::seconds(cfg.server.shutdown_grace_s);
   chat::on_shutdown_signal([&](int sig) {
-    chat::log::info("chatd", "shutting down").kv("signal", sig);
-    gateway->stop();
+    chat::log::info("chatd", "shutting down")
+      .kv("signal", sig)
+      .kv("in_progress", gateway->requests_in_progress())
+      .kv("grace_s", cfg.server.shutdown_grace_s);
+    gateway->stop_accepting();
+    wait_until([&] { return gateway->requests_in_progress() == 0; }, grace);
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
   });
   caf::scoped_actor self{system};
   self->monitor(root);
   caf::error reason;
   self->receive([&](caf::down_msg& msg) { reason = msg.reason; });
+  wait_until([&] { return gateway->requests_in_progress() == 0; },
+             std::chrono::seconds(2));
   gateway->stop();
   caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
   bool clean = reason == caf::exit_reason::user_shutdown;

@@ -342,3 +342,56 @@ TEST_CASE("a worker killed with SIGKILL under 8 streaming clients: every "
                               << clean_errors << ", slowest stream "
                               << slowest_ms << " ms");
 }
+
+TEST_CASE("SIGTERM drains: streams in flight complete, new connections are "
+          "refused, chatd exits 0",
+          "[integration]") {
+  chatd_process chatd({"--server.shutdown_grace_s", "10"});
+  chatd.start();
+  REQUIRE(eventually([&] { return ready(chatd); }));
+  const auto key = admin_key(chatd);
+  const chat::http::endpoint gateway{"127.0.0.1", chatd.port()};
+  const json request{{"messages", {{{"role", "user"}, {"content", "Hi"}}}},
+                     {"max_tokens", 100},
+                     {"temperature", 1.0},
+                     {"stream", true}};
+  // Clients stream in a loop until they cannot connect any more; a stream
+  // that began must end with [DONE].
+  std::atomic<int> completed{0}, cut{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c)
+    clients.emplace_back([&] {
+      for (;;) {
+        int status = 0;
+        std::string body;
+        try {
+          chat::http::fetch_stream(gateway, "POST", "/v1/chat/completions",
+                                   request.dump(), json_auth(key),
+                                   {[&](int s, const chat::http::header_map&) {
+                                      status = s;
+                                    },
+                                    [&](const std::string& data) {
+                                      body += data;
+                                      return true;
+                                    }},
+                                   std::chrono::seconds(20));
+        } catch (const std::exception&) {
+          if (status == 0)
+            return;  // refused: chatd no longer accepts
+        }
+        if (status == 200 && body.find("data: [DONE]") != std::string::npos)
+          ++completed;
+        else
+          ++cut;
+      }
+    });
+  REQUIRE(eventually([&] { return completed.load() >= 8; }));
+  const int status = chatd.stop(SIGTERM, std::chrono::seconds(20));
+  for (auto& t : clients)
+    t.join();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(cut.load() == 0);
+  INFO(chatd.log());
+  CHECK(chatd.log().find("chatd: shutting down") != std::string::npos);
+}
