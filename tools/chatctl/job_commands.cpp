@@ -1,6 +1,6 @@
 #include "tools/chatctl/cli.hpp"
-#include "tools/chatctl/job_events.hpp"
 #include "tools/chatctl/job_request.hpp"
+#include "tools/chatctl/job_watch.hpp"
 
 #include <chrono>
 #include <iostream>
@@ -42,9 +42,11 @@ std::string job_path(const std::string& id) {
   return "/admin/jobs/" + percent_encode(id);
 }
 
-std::string text_field(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+std::string submitted_id(const json& job) {
+  auto it = job.find("id");
+  if (it == job.end() || !it->is_string())
+    throw cli_error("the server answered a job without an id");
+  return it->get<std::string>();
 }
 
 const json& progress(const json& job) {
@@ -78,53 +80,16 @@ void list_jobs(const command_line& cl, const api_client& api) {
               rows);
 }
 
-/// Follows the job's events until it is final; returns the exit code.
 int watch_job(const command_line& cl, const api_client& api,
               const std::string& id) {
-  auto job = api.call("GET", job_path(id));
-  auto max_steps = progress(job).value("max_steps", json());
-  job_event_follower follower(
-    std::cout, cl.json,
-    max_steps.is_number_integer() ? max_steps.get<std::int64_t>() : 0);
-  int quick_ends = 0;
-  while (true) {
-    follower.reconnect();
-    auto began = std::chrono::steady_clock::now();
-    std::string broken;
-    try {
-      api.stream("GET", job_path(id) + "/events", nullptr,
-                 [&](const std::string& data) { follower.feed(data); });
-    } catch (const http_error&) {
-      throw;
-    } catch (const cli_error& e) {
-      // Lost or idle connection: the job tells whether to go on.
-      broken = e.what();
-    }
-    if (!follower.final_status().empty())
-      return job_exit_code(follower.final_status());
-    job = api.call("GET", job_path(id));
-    auto status = text_field(job, "status");
-    if (is_final_job_status(status)) {
-      json last = {{"type", "status"},
-                   {"status", status},
-                   {"error", job.value("error", json())},
-                   {"result_model_id", job.value("result_model_id", json())}};
-      std::cout << (cl.json ? last.dump() : job_event_line(last)) << "\n";
-      return job_exit_code(status);
-    }
-    // A stream that keeps ending at once without news would spin.
-    bool quick = std::chrono::steady_clock::now() - began
-                 < std::chrono::seconds(5);
-    if (follower.progressed() || !quick) {
-      quick_ends = 0;
-      continue;
-    }
-    if (++quick_ends == 3)
-      throw cli_error("the event stream of job " + id
-                      + " keeps ending while the job is " + status
-                      + (broken.empty() ? "" : " (" + broken + ")"));
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
+  job_source source;
+  source.get_job = [&] { return api.call("GET", job_path(id)); };
+  source.stream_events = [&](const auto& on_data) {
+    api.stream("GET", job_path(id) + "/events", nullptr, on_data);
+  };
+  source.now = [] { return std::chrono::steady_clock::now(); };
+  source.pause = [] { std::this_thread::sleep_for(std::chrono::seconds(1)); };
+  return follow_job(source, std::cout, cl.json);
 }
 
 int submit_job(const command_line& cl, const api_client& api) {
@@ -133,7 +98,7 @@ int submit_job(const command_line& cl, const api_client& api) {
     show_object(cl, job);
     return 0;
   }
-  auto id = text_field(job, "id");
+  auto id = submitted_id(job);
   if (cl.json)
     std::cout << job.dump() << "\n";
   else
