@@ -12,7 +12,8 @@ namespace {
 
 using json = nlohmann::json;
 
-const char* help = R"(chatctl jobs submit --type pretrain|finetune --dataset DATASET_ID ...
+const char* help =
+  R"(chatctl jobs submit --type pretrain|finetune --dataset DATASET_ID ...
                     [--base-model MODEL_ID] [--auto-activate] [--watch]
                     [--n-layer N] [--n-head N] [--d-model N] [--context N]
                     [--vocab-size N]

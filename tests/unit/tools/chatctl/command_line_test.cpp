@@ -74,8 +74,9 @@ TEST_CASE("chatctl checks numeric flags", "[unit]") {
 
 TEST_CASE("chatctl names an unknown flag", "[unit]") {
   auto cl = parse({"datasets", "upload", "f", "--knd", "text"});
-  CHECK_THROWS_WITH(chat::cli::reject_unknown_flags(cl, {"kind", "name"}),
-                    Catch::Contains("unknown flag --knd for 'datasets upload'"));
+  CHECK_THROWS_WITH(
+    chat::cli::reject_unknown_flags(cl, {"kind", "name"}),
+    Catch::Contains("unknown flag --knd for 'datasets upload'"));
   CHECK_NOTHROW(chat::cli::reject_unknown_flags(cl, {"knd"}));
 }
 
