@@ -1,5 +1,5 @@
-// chatctl's datasets and models commands against a real chatd. (Jobs need
-// the training service; their end-to-end tests live with it.)
+// chatctl's datasets, jobs and models commands against a real chatd (and
+// its workers and trainers).
 
 #include "service_harness.hpp"
 #include "storage/ids.hpp"
@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 using chat::testing::chatd_process;
@@ -19,6 +20,16 @@ std::string write(const std::filesystem::path& file,
                   const std::string& content) {
   std::ofstream(file, std::ios::binary) << content;
   return file.string();
+}
+
+/// One conversation, repeated: enough tokens for a few training batches.
+std::string repeated_chats() {
+  std::string out;
+  for (int i = 0; i < 60; ++i)
+    out += R"({"messages":[{"role":"user","content":"The password?"},)"
+           R"({"role":"assistant","content":"swordfish"}]})"
+           "\n";
+  return out;
 }
 
 std::string hex_sha256(const std::string& data) {
@@ -128,6 +139,87 @@ TEST_CASE("chatctl datasets upload reports bad input before and from the "
   CHECK(too_big.rc == 1);
   CHECK(too_big.output.find("(413)") != std::string::npos);
   CHECK(json::parse(run("--json datasets list").output)["data"].empty());
+}
+
+TEST_CASE("chatctl jobs: submit and watch a finetune to its model, list, "
+          "show, watch again, cancel",
+          "[integration]") {
+  chatd_process chatd;
+  chatd.start();
+  auto dir = chatd.data_dir();
+  auto env = chatctl_env(chatd, chatd.admin_key());
+  auto run = [&](const std::string& args) {
+    return chat::testing::run_chatctl(dir, args, env);
+  };
+  auto uploaded = run("--json datasets upload "
+                      + write(dir / "chats.jsonl", repeated_chats())
+                      + " --kind chat");
+  REQUIRE(uploaded.rc == 0);
+  auto dataset = json::parse(uploaded.output)["id"].get<std::string>();
+
+  const std::string quick = " --max-steps 6 --batch-size 8 --lr 0.003"
+                            " --warmup-steps 2 --eval-interval 3"
+                            " --eval-steps 1 --checkpoint-interval 3"
+                            " --device cpu";
+  auto watched = run("jobs submit --type finetune --dataset " + dataset
+                     + quick + " --watch");
+  INFO(watched.output);
+  REQUIRE(watched.rc == 0);
+  auto id_at = watched.output.find("job job_");
+  REQUIRE(id_at == 0);
+  auto id = watched.output.substr(4, watched.output.find(' ', 4) - 4);
+  CHECK(watched.output.find("status      queued\n") != std::string::npos);
+  CHECK(watched.output.find("status      running\n") != std::string::npos);
+  CHECK(watched.output.find("step        6/6  loss ") != std::string::npos);
+  CHECK(watched.output.find(" tok/s\n") != std::string::npos);
+  CHECK(watched.output.find("eval        step 3  val loss ")
+        != std::string::npos);
+  CHECK(watched.output.find("checkpoint  step 3\n") != std::string::npos);
+  auto done_at = watched.output.find("status      succeeded  model ");
+  REQUIRE(done_at != std::string::npos);
+
+  auto shown = run("--json jobs show " + id);
+  REQUIRE(shown.rc == 0);
+  auto job = json::parse(shown.output);
+  CHECK(job["status"] == "succeeded");
+  CHECK(job["dataset_ids"] == json{dataset});
+  CHECK(job["progress"]["step"] == 6);
+  auto model = job["result_model_id"].get<std::string>();
+  CHECK(watched.output.find("succeeded  model " + model + "\n")
+        != std::string::npos);
+  auto text = run("jobs show " + id).output;
+  CHECK(text.find("progress.step: 6\n") != std::string::npos);
+  auto listed = run("jobs list");
+  REQUIRE(listed.rc == 0);
+  CHECK(listed.output.find(id + "  finetune  succeeded  6/6 ")
+        != std::string::npos);
+  auto models = json::parse(run("--json models list").output)["data"];
+  CHECK(std::any_of(models.begin(), models.end(), [&](const json& m) {
+    return m["id"] == model && m["job_id"] == id && m["status"] == "ready";
+  }));
+
+  // A finished job's events replay, then the stream ends.
+  auto replay = run("--json jobs watch " + id);
+  CHECK(replay.rc == 0);
+  auto last_line = replay.output.substr(
+    replay.output.rfind('\n', replay.output.size() - 2) + 1);
+  CHECK(json::parse(last_line)["status"] == "succeeded");
+  auto late_cancel = run("jobs cancel " + id);
+  CHECK(late_cancel.rc == 1);
+  CHECK(late_cancel.output.find("(409)") != std::string::npos);
+
+  auto long_job = run("--json jobs submit --type finetune --dataset "
+                      + dataset + " --max-steps 100000 --device cpu");
+  REQUIRE(long_job.rc == 0);
+  auto long_id = json::parse(long_job.output)["id"].get<std::string>();
+  REQUIRE(run("jobs cancel " + long_id).rc == 0);
+  auto cancelled = run("jobs watch " + long_id);
+  INFO(cancelled.output);
+  CHECK(cancelled.rc == 1);
+  CHECK(cancelled.output.find("status      cancelled") != std::string::npos);
+  auto missing = run("jobs watch job_missing");
+  CHECK(missing.rc == 1);
+  CHECK(missing.output.find("(404)") != std::string::npos);
 }
 
 TEST_CASE("chatctl models list shows the served model", "[integration]") {

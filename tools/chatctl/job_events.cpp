@@ -97,10 +97,7 @@ std::string status_line(const json& e) {
 }
 
 std::string log_line(const json& e) {
-  for (const char* key : {"message", "text", "line"})
-    if (auto t = text(e, key); !t.empty())
-      return t;
-  return "";
+  return (text(e, "level") == "error" ? "error: " : "") + text(e, "message");
 }
 
 /// Fields other than the envelope, for event types this client does not

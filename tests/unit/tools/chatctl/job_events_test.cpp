@@ -55,6 +55,13 @@ TEST_CASE("job event lines survive odd events", "[unit]") {
           R"({"seq":3,"type":"log","message":"red\u001b[31m\nline"})"))
         == "log         red?[31m?line");
   CHECK(job_event_line(json::parse(
+          R"({"seq":4,"type":"log","message":"loss is nan","level":"error"})"))
+        == "log         error: loss is nan");
+  CHECK(job_event_line(json::parse(
+          R"({"seq":5,"type":"log","message":"training started","step":0,
+              "max_steps":6,"device":"cpu"})"))
+        == "log         training started");
+  CHECK(job_event_line(json::parse(
           R"({"seq":2,"type":"start","created_at":1,"params":1024})"))
         == "start       {\"params\":1024}");
   CHECK(job_event_line(json::parse(
@@ -114,4 +121,20 @@ TEST_CASE("job_event_follower passes events through as JSON lines",
   CHECK(follower.final_status() == "cancelled");
   CHECK(chat::cli::is_final_job_status("succeeded"));
   CHECK_FALSE(chat::cli::is_final_job_status("preparing"));
+}
+
+TEST_CASE("job_event_follower learns max_steps from the trainer's start",
+          "[unit]") {
+  std::ostringstream out;
+  job_event_follower follower(out, false, 0);
+  follower.feed(frame({{"seq", 1}, {"type", "step"}, {"step", 1}})
+                + frame({{"seq", 2},
+                         {"type", "log"},
+                         {"message", "training started"},
+                         {"max_steps", 6}})
+                + frame({{"seq", 3}, {"type", "step"}, {"step", 2}}));
+  CHECK(out.str()
+        == "step        1\n"
+           "log         training started\n"
+           "step        2/6\n");
 }
