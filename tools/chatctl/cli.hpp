@@ -48,7 +48,8 @@ struct command_line {
   const std::string& arg(std::size_t n, const char* what) const;
 };
 
-/// Flags that take no value (`--auto-activate`); every other --flag does.
+/// Flags that take no value (`--auto-activate`, `--watch`); every other
+/// --flag does.
 extern const std::vector<std::string> switches;
 
 /// Parses chatctl's arguments (without the program name); the URL and key
@@ -69,6 +70,7 @@ void reject_unknown_flags(const command_line& cl,
 
 /// The subcommand word ("" when none).
 const std::string& subcommand(const command_line& cl);
+/// A usage error naming the subcommand the command does not know.
 [[noreturn]] void unknown_subcommand(const command_line& cl);
 
 /// Percent-encodes one path segment or query value.
