@@ -142,7 +142,7 @@ TEST_CASE("chatctl datasets upload reports bad input before and from the "
 }
 
 TEST_CASE("chatctl jobs: submit and watch a finetune to its model, list, "
-          "show, watch again, cancel",
+          "show, activate, watch again, cancel",
           "[integration]") {
   chatd_process chatd;
   chatd.start();
@@ -197,6 +197,18 @@ TEST_CASE("chatctl jobs: submit and watch a finetune to its model, list, "
   CHECK(std::any_of(models.begin(), models.end(), [&](const json& m) {
     return m["id"] == model && m["job_id"] == id && m["status"] == "ready";
   }));
+
+  auto activated = run("models activate " + model);
+  INFO(activated.output);
+  REQUIRE(activated.rc == 0);
+  CHECK(activated.output.find("status: active\n") != std::string::npos);
+  models = json::parse(run("--json models list").output)["data"];
+  CHECK(std::any_of(models.begin(), models.end(), [&](const json& m) {
+    return m["id"] == model && m["status"] == "active";
+  }));
+  auto unknown_model = run("models activate mdl_missing");
+  CHECK(unknown_model.rc == 1);
+  CHECK(unknown_model.output.find("(404)") != std::string::npos);
 
   // A finished job's events replay, then the stream ends.
   auto replay = run("--json jobs watch " + id);

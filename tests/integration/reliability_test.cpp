@@ -257,7 +257,7 @@ TEST_CASE("a worker killed with SIGKILL under 8 streaming clients: every "
   chatd_process chatd({"--workers.restart_backoff_ms", "50"});
   chatd.start();
   REQUIRE(eventually([&] { return ready(chatd); }));
-  const auto key = admin_key(chatd);
+  const auto key = chatd.admin_key();
   const chat::http::endpoint gateway{"127.0.0.1", chatd.port()};
   const json request{{"messages", {{{"role", "user"}, {"content", "Hi"}}}},
                      {"max_tokens", 100},
