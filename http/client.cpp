@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/file_body.hpp>
 #include <boost/beast/ssl.hpp>
 
 #include <cctype>
@@ -24,12 +25,12 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-/// A request that closes its connection after the answer.
-bhttp::request<bhttp::string_body>
-make_request(const std::string& host, const std::string& method,
-             const std::string& target, const std::string& body,
+/// Sets what every request carries; it closes its connection after the
+/// answer.
+template <class Body>
+void prepare(bhttp::request<Body>& req, const std::string& host,
+             const std::string& method, const std::string& target,
              const header_map& headers) {
-  bhttp::request<bhttp::string_body> req;
   req.method_string(method);
   req.target(target);
   req.version(11);
@@ -37,6 +38,14 @@ make_request(const std::string& host, const std::string& method,
   req.set(bhttp::field::connection, "close");
   for (const auto& [name, value] : headers)
     req.set(name, value);
+}
+
+bhttp::request<bhttp::string_body>
+make_request(const std::string& host, const std::string& method,
+             const std::string& target, const std::string& body,
+             const header_map& headers) {
+  bhttp::request<bhttp::string_body> req;
+  prepare(req, host, method, target, headers);
   req.body() = body;
   if (!body.empty() || method == "POST" || method == "PUT"
       || method == "PATCH")
@@ -121,34 +130,58 @@ std::string describe(const endpoint& to, const std::string& method,
          + to.host + ":" + std::to_string(to.port);
 }
 
-} // namespace
-
-client_response fetch(const endpoint& to, const std::string& method,
-                      const std::string& target, const std::string& body,
-                      const header_map& headers,
-                      std::chrono::milliseconds timeout) {
-  const auto where = describe(to, method, target);
+/// Sends `req` and reads the whole answer.
+template <class Body>
+client_response exchange(const endpoint& to, bhttp::request<Body>& req,
+                         std::chrono::milliseconds timeout) {
+  const auto where = describe(to, std::string(req.method_string()),
+                              std::string(req.target()));
   client_response out;
   with_connection(to, timeout, where, [&](net::io_context& ioc,
                                           auto& stream) {
-    auto req = make_request(to.host, method, target, body, headers);
     beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64ull << 20);
-    check(await(ioc,
-                [&](auto done) { bhttp::async_write(stream, req, done); }),
-          where);
-    check(await(ioc,
-                [&](auto done) {
-                  bhttp::async_read(stream, buffer, parser, done);
-                }),
-          where);
+    auto wrote = await(ioc, [&](auto done) {
+      bhttp::async_write(stream, req, done);
+    });
+    // A server may answer early (413) and stop reading the body: its
+    // answer then explains the failure better than the broken write.
+    auto read = await(ioc, [&](auto done) {
+      bhttp::async_read(stream, buffer, parser, done);
+    });
+    if (read)
+      check(wrote ? wrote : read, where);
     auto res = parser.release();
     out.status = static_cast<int>(res.result_int());
     out.headers = lowercase_headers(res);
     out.body = std::move(res.body());
   });
   return out;
+}
+
+} // namespace
+
+client_response fetch(const endpoint& to, const std::string& method,
+                      const std::string& target, const std::string& body,
+                      const header_map& headers,
+                      std::chrono::milliseconds timeout) {
+  auto req = make_request(to.host, method, target, body, headers);
+  return exchange(to, req, timeout);
+}
+
+client_response fetch_file(const endpoint& to, const std::string& method,
+                           const std::string& target,
+                           const std::string& path, const header_map& headers,
+                           std::chrono::milliseconds timeout) {
+  bhttp::request<bhttp::file_body> req;
+  prepare(req, to.host, method, target, headers);
+  beast::error_code ec;
+  req.body().open(path.c_str(), beast::file_mode::scan, ec);
+  if (ec)
+    throw std::runtime_error("cannot read '" + path + "': " + ec.message());
+  req.prepare_payload();
+  return exchange(to, req, timeout);
 }
 
 void fetch_stream(const endpoint& to, const std::string& method,

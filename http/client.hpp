@@ -35,6 +35,15 @@ client_response fetch(const endpoint& to, const std::string& method, const std::
                       std::chrono::milliseconds timeout
                       = std::chrono::seconds(30));
 
+/// As fetch(), with the file at `path` streamed as the body (not held in
+/// memory); Content-Length is its size.
+/// @throws std::runtime_error also when the file cannot be read.
+client_response fetch_file(const endpoint& to, const std::string& method,
+                           const std::string& target, const std::string& path,
+                           const header_map& headers = {},
+                           std::chrono::milliseconds timeout
+                           = std::chrono::seconds(30));
+
 /// Receives a streamed response: the status and headers once, then the
 /// body as it arrives (de-chunked). `on_data` returns false to stop early.
 struct stream_handlers {

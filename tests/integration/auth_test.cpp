@@ -6,27 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
-#include <fstream>
-#include <sys/wait.h>
-#include <sstream>
 
 using chat::testing::chatd_process;
 using chat::testing::eventually;
+using chat::testing::read_file;
 using json = nlohmann::json;
 
 namespace {
-
-std::string read_all(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string admin_key(chatd_process& chatd) {
-  auto key = read_all(chatd.data_dir() / "admin.key");
-  return key.substr(0, key.find('\n'));
-}
 
 chat::http::header_map bearer(const std::string& key) {
   return {{"Authorization", "Bearer " + key}};
@@ -86,7 +72,7 @@ std::string concrete(const std::string& pattern) {
 TEST_CASE("authorization matrix over every route", "[integration]") {
   chatd_process chatd;
   chatd.start();
-  auto admin = admin_key(chatd);
+  auto admin = chatd.admin_key();
   auto chat_user = make_user(chatd, admin, "matrix-chat");
   auto revoked = make_user(chatd, admin, "matrix-revoked");
   call(chatd, admin, "DELETE", "/admin/keys/" + revoked.key_id);
@@ -130,7 +116,7 @@ TEST_CASE("authorization matrix over every route", "[integration]") {
 TEST_CASE("users never see each other's sessions", "[integration]") {
   chatd_process chatd;
   chatd.start();
-  auto admin = admin_key(chatd);
+  auto admin = chatd.admin_key();
   auto a = make_user(chatd, admin, "alice");
   auto b = make_user(chatd, admin, "bob");
   auto session = call(chatd, a.key, "POST", "/api/sessions",
@@ -159,7 +145,7 @@ TEST_CASE("over WebSocket too, a foreign session answers as a missing one",
   chatd_process chatd;
   chatd.start();
   REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
-  auto admin = admin_key(chatd);
+  auto admin = chatd.admin_key();
   auto a = make_user(chatd, admin, "ws-alice");
   auto b = make_user(chatd, admin, "ws-bob");
   auto session = call(chatd, a.key, "POST", "/api/sessions",
@@ -194,7 +180,7 @@ TEST_CASE("a key with 5 requests per minute gets 429 on the 6th, others "
           "[integration]") {
   chatd_process chatd;
   chatd.start();
-  auto admin = admin_key(chatd);
+  auto admin = chatd.admin_key();
   auto limited = make_user(chatd, admin, "limited", {{"rate_limit_rpm", 5}});
   auto other = make_user(chatd, admin, "other", {{"rate_limit_rpm", 5}});
   for (int i = 0; i < 5; ++i)
@@ -213,7 +199,7 @@ TEST_CASE("a key's secret is stored nowhere: not in the database, the logs "
           "[integration]") {
   chatd_process chatd;
   chatd.start();
-  auto admin = admin_key(chatd);
+  auto admin = chatd.admin_key();
   auto u = make_user(chatd, admin, "carol");
   call(chatd, u.key, "POST", "/api/sessions", {{"title", "x"}}, 201);
   call(chatd, admin, "DELETE", "/admin/keys/" + u.key_id);
@@ -225,7 +211,7 @@ TEST_CASE("a key's secret is stored nowhere: not in the database, the logs "
   for (const auto& entry :
        std::filesystem::recursive_directory_iterator(chatd.data_dir()))
     if (entry.is_regular_file() && entry.path().filename() != "admin.key")
-      everything += read_all(entry.path());
+      everything += read_file(entry.path());
   CHECK(everything.find(u.key) == std::string::npos);
   // Not even the part after the visible prefix.
   CHECK(everything.find(u.key.substr(16)) == std::string::npos);
@@ -236,34 +222,25 @@ TEST_CASE("chatctl end to end: bootstrap, user, key, chat, export, revoke",
           "[integration]") {
   chatd_process chatd;
   auto dir = chatd.data_dir();
-  const std::string chatctl = CHAT_BINARY_DIR "/tools/chatctl";
   auto run = [&](const std::string& args, const std::string& env = "",
                  const std::string& input = "") {
-    auto out_file = dir / "chatctl.out";
-    std::string cmd = env + " " + chatctl + " " + args + " > '"
-                      + out_file.string() + "' 2>&1";
-    if (!input.empty())
-      cmd = "printf '" + input + "' | " + cmd;
-    int rc = std::system(cmd.c_str());
-    return std::make_pair(WEXITSTATUS(rc), read_all(out_file));
+    return chat::testing::run_chatctl(dir, args, env, input);
   };
   auto [rc_boot, boot] = run("bootstrap --data-dir '" + dir.string() + "'");
   REQUIRE(rc_boot == 0);
-  auto admin = admin_key(chatd);
+  auto admin = chatd.admin_key();
   CHECK(boot.find(admin) != std::string::npos);
   chatd.start();
   REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
 
-  std::string env = "CHATCTL_URL=http://127.0.0.1:" + std::to_string(chatd.port())
-                    + " CHATCTL_KEY=" + admin;
+  auto env = chat::testing::chatctl_env(chatd, admin);
   auto [rc_user, user_out] = run("--json users create dave", env);
   REQUIRE(rc_user == 0);
   auto user_id = json::parse(user_out)["id"].get<std::string>();
   auto [rc_key, key_out] = run("--json keys create --user " + user_id, env);
   REQUIRE(rc_key == 0);
   auto key = json::parse(key_out);
-  auto user_env = "CHATCTL_URL=http://127.0.0.1:" + std::to_string(chatd.port())
-                  + " CHATCTL_KEY=" + key["key"].get<std::string>();
+  auto user_env = chat::testing::chatctl_env(chatd, key["key"]);
   auto [rc_chat, chat_out] = run("chat --max-tokens 5", user_env, "Hello\\n");
   INFO(chat_out);
   REQUIRE(rc_chat == 0);

@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -40,13 +39,6 @@ constexpr int tiny_context = 128;
 /// through chatd to the worker while a step takes about a millisecond.
 constexpr std::size_t max_steps_to_cancel = 25;
 
-std::string read_key(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::string key;
-  in >> key;
-  return key;
-}
-
 /// A ready chatd with the admin key at hand.
 struct service {
   chatd_process chatd;
@@ -56,7 +48,7 @@ struct service {
     : chatd(std::move(flags)) {
     chatd.start();
     REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
-    key = read_key(chatd.data_dir() / "admin.key");
+    key = chatd.admin_key();
     REQUIRE_FALSE(key.empty());
   }
 

@@ -10,7 +10,6 @@
 
 #include <atomic>
 #include <csignal>
-#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -80,8 +79,7 @@ struct service {
   void start() {
     chatd.start();
     REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
-    std::ifstream in(chatd.data_dir() / "admin.key");
-    in >> key;
+    key = chatd.admin_key();
     REQUIRE_FALSE(key.empty());
   }
 

@@ -12,7 +12,6 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <csignal>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,13 +28,6 @@ using json = nlohmann::json;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-std::string admin_key(chatd_process& chatd) {
-  std::ifstream in(chatd.data_dir() / "admin.key");
-  std::string key;
-  std::getline(in, key);
-  return key;
-}
 
 chat::http::header_map json_auth(const std::string& key) {
   return {{"Authorization", "Bearer " + key},
@@ -123,7 +115,7 @@ TEST_CASE("an oversized body gets 413 and an oversized WebSocket message "
           "[integration]") {
   chatd_process chatd({"--server.max_body_bytes", "4096"});
   chatd.start();
-  const auto key = admin_key(chatd);
+  const auto key = chatd.admin_key();
   json big{{"messages",
             {{{"role", "user"}, {"content", std::string(5000, 'a')}}}}};
   auto r = chatd.request("POST", "/v1/chat/completions", big.dump(),
@@ -155,7 +147,7 @@ TEST_CASE("a full worker queue answers 429 with Retry-After, and the others "
   chatd_process chatd({"--worker.max_batch", "1", "--worker.max_queue", "1"});
   chatd.start();
   REQUIRE(eventually([&] { return ready(chatd); }));
-  const auto key = admin_key(chatd);
+  const auto key = chatd.admin_key();
   const json request{{"messages", {{{"role", "user"}, {"content", "Hi"}}}},
                      {"max_tokens", 100},
                      {"temperature", 1.0},
@@ -195,7 +187,7 @@ TEST_CASE("chatd killed with SIGKILL under write load keeps every "
   chatd_process chatd;
   chatd.start();
   REQUIRE(eventually([&] { return ready(chatd); }));
-  const auto key = admin_key(chatd);
+  const auto key = chatd.admin_key();
   const chat::http::endpoint gateway{"127.0.0.1", chatd.port()};
 
   constexpr int writers = 4;
@@ -265,7 +257,7 @@ TEST_CASE("a worker killed with SIGKILL under 8 streaming clients: every "
   chatd_process chatd({"--workers.restart_backoff_ms", "50"});
   chatd.start();
   REQUIRE(eventually([&] { return ready(chatd); }));
-  const auto key = admin_key(chatd);
+  const auto key = chatd.admin_key();
   const chat::http::endpoint gateway{"127.0.0.1", chatd.port()};
   const json request{{"messages", {{{"role", "user"}, {"content", "Hi"}}}},
                      {"max_tokens", 100},

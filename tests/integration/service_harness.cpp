@@ -3,9 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -125,6 +127,34 @@ std::vector<std::string> chatd_process::log_values(const std::string& marker,
     out.push_back(line.substr(start, line.find(' ', start) - start));
   }
   return out;
+}
+
+std::string chatd_process::admin_key() const {
+  auto key = read_file(dir_.path / "admin.key");
+  return key.substr(0, key.find('\n'));
+}
+
+std::string read_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+chatctl_result run_chatctl(const fs::path& dir, const std::string& args,
+                           const std::string& env, const std::string& input) {
+  auto out_file = dir / "chatctl.out";
+  std::string cmd = env + " " CHAT_BINARY_DIR "/tools/chatctl " + args
+                    + " > '" + out_file.string() + "' 2>&1";
+  if (!input.empty())
+    cmd = "printf '" + input + "' | " + cmd;
+  int rc = std::system(cmd.c_str());
+  return {WEXITSTATUS(rc), read_file(out_file)};
+}
+
+std::string chatctl_env(const chatd_process& chatd, const std::string& key) {
+  return "CHATCTL_URL=http://127.0.0.1:" + std::to_string(chatd.port())
+         + " CHATCTL_KEY=" + key;
 }
 
 int chatd_process::stop(int signal, std::chrono::milliseconds deadline) {

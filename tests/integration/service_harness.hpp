@@ -62,6 +62,9 @@ public:
     return dir_.path;
   }
 
+  /// The admin key chatd wrote on its first start.
+  std::string admin_key() const;
+
 private:
   temp_dir dir_;
   std::vector<std::string> flags_;
@@ -73,6 +76,27 @@ private:
 /// Starts a program with its stderr appended to `log_file`.
 child_process spawn_logged(const std::vector<std::string>& argv,
                            const std::filesystem::path& log_file);
+
+/// The whole file ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& file);
+
+/// What one run of the chatctl binary printed (stdout and stderr together)
+/// and its exit code.
+struct chatctl_result {
+  int rc;
+  std::string output;
+};
+
+/// Runs `chatctl ARGS` (shell words) through the shell with `env`
+/// (`VAR=value ...`) and `input` (a printf format) on stdin; the output
+/// passes through a file in `dir`.
+chatctl_result run_chatctl(const std::filesystem::path& dir,
+                           const std::string& args,
+                           const std::string& env = "",
+                           const std::string& input = "");
+
+/// The environment that points chatctl at `chatd` with `key`.
+std::string chatctl_env(const chatd_process& chatd, const std::string& key);
 
 /// True while a process with this pid exists (zombies count as gone).
 bool process_alive(int pid);

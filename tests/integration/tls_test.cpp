@@ -15,7 +15,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 using chat::testing::chatd_process;
@@ -46,13 +45,6 @@ struct certificate {
     REQUIRE(std::system(cmd.c_str()) == 0);
   }
 };
-
-std::string first_line(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
 
 /// Runs one asynchronous step; fails the test when it does not end within
 /// ten seconds.
@@ -109,7 +101,7 @@ TEST_CASE("chatd serves HTTPS and WSS with a configured certificate",
   REQUIRE(eventually([&] {
     return chat::http::fetch(https, "GET", "/readyz").status == 200;
   }));
-  const auto admin = first_line(chatd.data_dir() / "admin.key");
+  const auto admin = chatd.admin_key();
   const chat::http::header_map auth{{"Authorization", "Bearer " + admin},
                                     {"Content-Type", "application/json"}};
 

@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <map>
 
 using chat::testing::chatd_process;
@@ -35,8 +34,7 @@ struct service {
   service() {
     chatd.start();
     REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
-    std::ifstream in(chatd.data_dir() / "admin.key");
-    in >> key;
+    key = chatd.admin_key();
     REQUIRE_FALSE(key.empty());
   }
 

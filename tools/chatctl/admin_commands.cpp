@@ -1,82 +1,10 @@
 #include "tools/chatctl/cli.hpp"
 
-#include <cctype>
 #include <iostream>
-#include <optional>
 
 namespace chat::cli {
 
-namespace {
-
 using json = nlohmann::json;
-
-/// Percent-encodes one path segment.
-std::string segment(const std::string& text) {
-  static const char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char ch : text) {
-    if (std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.')
-      out += static_cast<char>(ch);
-    else
-      out += '%', out += hex[ch >> 4], out += hex[ch & 15];
-  }
-  return out;
-}
-
-/// Prints `data` (a list's items) as a table of `fields`, or JSON.
-void show_list(const command_line& cl, const json& answer,
-               const std::vector<std::string>& fields) {
-  if (cl.json) {
-    std::cout << answer.dump() << "\n";
-    return;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& item : answer.at("data")) {
-    std::vector<std::string> row;
-    for (const auto& f : fields)
-      row.push_back(cell(item.value(f, json())));
-    rows.push_back(std::move(row));
-  }
-  print_table(fields, rows);
-}
-
-void show_object(const command_line& cl, const json& answer) {
-  if (cl.json) {
-    std::cout << answer.dump() << "\n";
-    return;
-  }
-  for (auto it = answer.begin(); it != answer.end(); ++it)
-    if (!it.value().is_array() && !it.value().is_object())
-      std::cout << it.key() << ": " << cell(it.value()) << "\n";
-}
-
-const std::string& subcommand(const command_line& cl) {
-  static const std::string none;
-  return cl.words.size() > 1 ? cl.words[1] : none;
-}
-
-[[noreturn]] void unknown(const command_line& cl) {
-  throw cli_error("unknown subcommand '" + subcommand(cl) + "' for '"
-                  + cl.words[0] + "' (see chatctl " + cl.words[0]
-                  + " --help)");
-}
-
-std::optional<std::int64_t> int_flag(const command_line& cl,
-                                     const std::string& name) {
-  auto v = cl.flag(name);
-  if (v.empty())
-    return std::nullopt;
-  try {
-    std::size_t used = 0;
-    auto n = std::stoll(v, &used);
-    if (used == v.size())
-      return n;
-  } catch (const std::exception&) {
-  }
-  throw cli_error("--" + name + " must be an integer");
-}
-
-} // namespace
 
 int users_command(const command_line& cl) {
   if (cl.help) {
@@ -93,10 +21,10 @@ int users_command(const command_line& cl) {
     show_object(cl, api.call("POST", "/admin/users",
                              {{"name", cl.arg(1, "NAME")}}));
   else if (sub == "delete")
-    show_object(cl, api.call("DELETE",
-                             "/admin/users/" + segment(cl.arg(1, "USER_ID"))));
+    show_object(cl, api.call("DELETE", "/admin/users/"
+                               + percent_encode(cl.arg(1, "USER_ID"))));
   else
-    unknown(cl);
+    unknown_subcommand(cl);
   return 0;
 }
 
@@ -117,7 +45,9 @@ int keys_command(const command_line& cl) {
     auto user = cl.flag("user");
     show_list(cl,
               api.call("GET", "/admin/keys"
-                                + (user.empty() ? "" : "?user_id=" + segment(user))),
+                                + (user.empty()
+                                     ? ""
+                                     : "?user_id=" + percent_encode(user))),
               {"id", "user_id", "name", "prefix", "scopes", "rate_limit_rpm",
                "max_streams", "expires_at", "revoked_at"});
   } else if (sub == "create") {
@@ -150,10 +80,10 @@ int keys_command(const command_line& cl) {
       std::cout << "id: " << cell(key["id"]) << "\nkey: " << cell(key["key"])
                 << "\n(store the key now: it is not shown again)\n";
   } else if (sub == "revoke") {
-    show_object(cl, api.call("DELETE",
-                             "/admin/keys/" + segment(cl.arg(1, "KEY_ID"))));
+    show_object(cl, api.call("DELETE", "/admin/keys/"
+                               + percent_encode(cl.arg(1, "KEY_ID"))));
   } else {
-    unknown(cl);
+    unknown_subcommand(cl);
   }
   return 0;
 }
@@ -171,12 +101,12 @@ int sessions_command(const command_line& cl) {
   if (sub == "list" || sub.empty()) {
     std::string query = "?limit=" + cl.flag("limit", "100");
     if (!cl.flag("user").empty())
-      query += "&user_id=" + segment(cl.flag("user"));
+      query += "&user_id=" + percent_encode(cl.flag("user"));
     show_list(cl, api.call("GET", "/admin/sessions" + query),
               {"id", "user_id", "title", "message_count", "updated_at"});
   } else if (sub == "show") {
     auto s = api.call("GET", "/admin/sessions/"
-                               + segment(cl.arg(1, "SESSION_ID")));
+                               + percent_encode(cl.arg(1, "SESSION_ID")));
     if (cl.json) {
       std::cout << s.dump() << "\n";
     } else {
@@ -187,13 +117,15 @@ int sessions_command(const command_line& cl) {
     }
   } else if (sub == "export") {
     std::cout << api.call_raw("GET", "/admin/sessions/"
-                                       + segment(cl.arg(1, "SESSION_ID"))
+                                       + percent_encode(cl.arg(1, "SESSION_ID"))
                                        + "/export");
   } else if (sub == "delete") {
-    show_object(cl, api.call("DELETE", "/admin/sessions/"
-                                         + segment(cl.arg(1, "SESSION_ID"))));
+    show_object(cl,
+                api.call("DELETE", "/admin/sessions/"
+                                     + percent_encode(
+                                       cl.arg(1, "SESSION_ID"))));
   } else {
-    unknown(cl);
+    unknown_subcommand(cl);
   }
   return 0;
 }

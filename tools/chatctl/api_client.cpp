@@ -2,21 +2,20 @@
 
 #include "http/client.hpp"
 
-#include <iomanip>
-#include <iostream>
+#include <cctype>
 
 namespace chat::cli {
 
-std::string command_line::flag(const std::string& name,
-                               const std::string& fallback) const {
-  auto it = flags.find(name);
-  return it == flags.end() ? fallback : it->second;
-}
-
-const std::string& command_line::arg(std::size_t n, const char* what) const {
-  if (words.size() <= n + 1)
-    throw cli_error(std::string("missing ") + what + " (see --help)");
-  return words[n + 1];
+std::string percent_encode(const std::string& text) {
+  static const char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : text) {
+    if (std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.')
+      out += static_cast<char>(ch);
+    else
+      out += '%', out += hex[ch >> 4], out += hex[ch & 15];
+  }
+  return out;
 }
 
 api_client::api_client(const command_line& cl) : key_(cl.key) {
@@ -26,10 +25,12 @@ api_client::api_client(const command_line& cl) : key_(cl.key) {
   auto rest = cl.url.substr(scheme.size());
   rest = rest.substr(0, rest.find('/'));
   auto colon = rest.rfind(':');
-  host_ = rest.substr(0, colon);
+  endpoint_.host = rest.substr(0, colon);
+  endpoint_.port = 80;
   if (colon != std::string::npos) {
     try {
-      port_ = static_cast<std::uint16_t>(std::stoi(rest.substr(colon + 1)));
+      endpoint_.port
+        = static_cast<std::uint16_t>(std::stoi(rest.substr(colon + 1)));
     } catch (const std::exception&) {
       throw cli_error("--url has a bad port: '" + cl.url + "'");
     }
@@ -50,41 +51,66 @@ namespace {
 [[noreturn]] void fail_with(const http::client_response& r) {
   try {
     auto body = nlohmann::json::parse(r.body);
-    throw cli_error(body.at("error").at("message").get<std::string>() + " ("
-                    + std::to_string(r.status) + ")");
+    throw http_error(r.status,
+                     body.at("error").at("message").get<std::string>() + " ("
+                       + std::to_string(r.status) + ")");
   } catch (const nlohmann::json::exception&) {
-    throw cli_error("the server answered " + std::to_string(r.status));
+    throw http_error(r.status,
+                     "the server answered " + std::to_string(r.status));
   }
+}
+
+/// Runs one exchange; transport failures and error answers become
+/// cli_errors.
+http::client_response checked(
+  const std::function<http::client_response()>& exchange) {
+  http::client_response r;
+  try {
+    r = exchange();
+  } catch (const std::exception& e) {
+    throw cli_error(std::string("cannot reach chatd: ") + e.what());
+  }
+  if (r.status >= 400)
+    fail_with(r);
+  return r;
+}
+
+nlohmann::json parse_answer(const std::string& text) {
+  return text.empty() ? nlohmann::json() : nlohmann::json::parse(text);
 }
 
 } // namespace
 
 nlohmann::json api_client::call(const std::string& method,
                                 const std::string& path,
-                                const nlohmann::json& body) const {
-  auto text = call_raw_with_body(method, path, body);
-  return text.empty() ? nlohmann::json() : nlohmann::json::parse(text);
+                                const nlohmann::json& body,
+                                std::chrono::milliseconds timeout) const {
+  return parse_answer(
+    checked([&] {
+      return http::fetch(endpoint_, method, path,
+                         body.is_null() ? std::string() : body.dump(),
+                         headers(!body.is_null()), timeout);
+    }).body);
 }
 
 std::string api_client::call_raw(const std::string& method,
                                  const std::string& path) const {
-  return call_raw_with_body(method, path, nullptr);
+  return checked([&] {
+           return http::fetch(endpoint_, method, path, {}, headers(false));
+         })
+    .body;
 }
 
-std::string api_client::call_raw_with_body(const std::string& method,
-                                           const std::string& path,
-                                           const nlohmann::json& body) const {
-  http::client_response r;
-  try {
-    r = http::fetch({host_, port_}, method, path,
-                    body.is_null() ? std::string() : body.dump(),
-                    headers(!body.is_null()));
-  } catch (const std::exception& e) {
-    throw cli_error(std::string("cannot reach chatd: ") + e.what());
-  }
-  if (r.status >= 400)
-    fail_with(r);
-  return r.body;
+nlohmann::json api_client::upload(const std::string& path,
+                                  const std::string& file,
+                                  const std::string& content_type,
+                                  std::chrono::milliseconds timeout) const {
+  auto h = headers(false);
+  h["Content-Type"] = content_type;
+  return parse_answer(checked([&] {
+                        return http::fetch_file(endpoint_, "POST", path,
+                                                file, h, timeout);
+                      }).body);
 }
 
 void api_client::stream(
@@ -95,7 +121,8 @@ void api_client::stream(
   std::string error_body;
   try {
     http::fetch_stream(
-      {host_, port_}, method, path, body.dump(), headers(true),
+      endpoint_, method, path,
+      body.is_null() ? std::string() : body.dump(), headers(!body.is_null()),
       {[&](int s, const http::header_map&) { status = s; },
        [&](const std::string& data) {
          if (status >= 400)
@@ -109,38 +136,6 @@ void api_client::stream(
   }
   if (status >= 400)
     fail_with({status, {}, error_body});
-}
-
-std::string cell(const nlohmann::json& value) {
-  if (value.is_null())
-    return "";
-  if (value.is_string())
-    return value.get<std::string>();
-  if (value.is_array()) {
-    std::string out;
-    for (const auto& v : value)
-      out += (out.empty() ? "" : ",") + cell(v);
-    return out;
-  }
-  return value.dump();
-}
-
-void print_table(const std::vector<std::string>& columns,
-                 const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width(columns.size());
-  for (std::size_t c = 0; c < columns.size(); ++c) {
-    width[c] = columns[c].size();
-    for (const auto& row : rows)
-      width[c] = std::max(width[c], row[c].size());
-  }
-  auto print_row = [&](const std::vector<std::string>& row) {
-    for (std::size_t c = 0; c < row.size(); ++c)
-      std::cout << std::left << std::setw(static_cast<int>(width[c]))
-                << row[c] << (c + 1 < row.size() ? "  " : "\n");
-  };
-  print_row(columns);
-  for (const auto& row : rows)
-    print_row(row);
 }
 
 } // namespace chat::cli

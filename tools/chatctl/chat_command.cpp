@@ -1,4 +1,5 @@
 #include "tools/chatctl/cli.hpp"
+#include "tools/chatctl/sse_parser.hpp"
 
 #include <iostream>
 #include <unistd.h>
@@ -9,16 +10,11 @@ namespace {
 
 using json = nlohmann::json;
 
-/// Splits an SSE byte stream into events and prints token text as it comes.
-class sse_printer {
+/// Prints token text as it comes and remembers an error event.
+class reply_printer {
 public:
   void feed(const std::string& data) {
-    buffer_ += data;
-    for (auto end = buffer_.find("\n\n"); end != std::string::npos;
-         end = buffer_.find("\n\n")) {
-      handle(buffer_.substr(0, end));
-      buffer_.erase(0, end + 2);
-    }
+    parser_.feed(data);
   }
 
   const std::string& error() const {
@@ -26,32 +22,17 @@ public:
   }
 
 private:
-  void handle(const std::string& event) {
-    std::string name, payload;
-    std::size_t start = 0;
-    while (start < event.size()) {
-      auto end = event.find('\n', start);
-      if (end == std::string::npos)
-        end = event.size();
-      auto line = event.substr(start, end - start);
-      if (line.rfind("event: ", 0) == 0)
-        name = line.substr(7);
-      else if (line.rfind("data: ", 0) == 0)
-        payload += line.substr(6);
-      start = end + 1;
-    }
-    if (payload.empty())
+  void handle(const sse_event& event) {
+    auto j = json::parse(event.data, nullptr, false);
+    if (!j.is_object())
       return;
-    auto j = json::parse(payload, nullptr, false);
-    if (j.is_discarded())
-      return;
-    if (name == "token")
+    if (event.name == "token")
       std::cout << j.value("text", "") << std::flush;
-    else if (name == "error")
+    else if (event.name == "error")
       error_ = j["error"].value("message", "error");
   }
 
-  std::string buffer_;
+  sse_parser parser_{[this](const sse_event& e) { handle(e); }};
   std::string error_;
 };
 
@@ -95,7 +76,7 @@ int chat_command(const command_line& cl) {
       continue;
     auto body = params;
     body["content"] = line;
-    sse_printer printer;
+    reply_printer printer;
     api.stream("POST", "/api/sessions/" + session + "/messages", body,
                [&](const std::string& data) { printer.feed(data); });
     std::cout << "\n";

@@ -26,6 +26,11 @@ Commands:
   sessions list|show|export|delete
                              chat sessions of every user
   workers                    status of the inference workers
+  datasets upload|list|delete
+                             training data (text or chat JSONL)
+  jobs submit|list|show|cancel|watch
+                             training jobs; watch follows one live
+  models list|activate       trained models; activate serves one
   chat                       an interactive streaming chat
 
 Options:
@@ -34,36 +39,6 @@ Options:
   --json       machine-readable output
   --help       this text, or a command's (chatctl keys --help)
 )";
-
-command_line parse(int argc, char** argv) {
-  command_line cl;
-  if (const char* url = std::getenv("CHATCTL_URL"))
-    cl.url = url;
-  if (const char* key = std::getenv("CHATCTL_KEY"))
-    cl.key = key;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto& a = args[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= args.size())
-        throw cli_error(a + " needs a value");
-      return args[++i];
-    };
-    if (a == "--help" || a == "-h")
-      cl.help = true;
-    else if (a == "--url")
-      cl.url = value();
-    else if (a == "--key")
-      cl.key = value();
-    else if (a == "--json")
-      cl.json = true;
-    else if (a.rfind("--", 0) == 0)
-      cl.flags[a.substr(2)] = value();
-    else
-      cl.words.push_back(a);
-  }
-  return cl;
-}
 
 int bootstrap(const command_line& cl) {
   if (cl.help) {
@@ -118,7 +93,9 @@ int status(const command_line& cl) {
 
 int main(int argc, char** argv) {
   try {
-    auto cl = parse(argc, argv);
+    auto cl = chat::cli::parse_command_line({argv + 1, argv + argc},
+                                            std::getenv("CHATCTL_URL"),
+                                            std::getenv("CHATCTL_KEY"));
     if (cl.words.empty()) {
       std::cout << usage;
       return cl.help ? 0 : 2;
@@ -136,6 +113,12 @@ int main(int argc, char** argv) {
       return chat::cli::sessions_command(cl);
     if (command == "workers")
       return chat::cli::workers_command(cl);
+    if (command == "datasets")
+      return chat::cli::datasets_command(cl);
+    if (command == "jobs")
+      return chat::cli::jobs_command(cl);
+    if (command == "models")
+      return chat::cli::models_command(cl);
     if (command == "chat")
       return chat::cli::chat_command(cl);
     std::cerr << "chatctl: unknown command '" << command << "' (see --help)\n";
