@@ -341,7 +341,7 @@ TEST_CASE("SIGTERM drains: streams in flight complete, new connections are "
   chatd_process chatd({"--server.shutdown_grace_s", "10"});
   chatd.start();
   REQUIRE(eventually([&] { return ready(chatd); }));
-  const auto key = admin_key(chatd);
+  const auto key = chatd.admin_key();
   const chat::http::endpoint gateway{"127.0.0.1", chatd.port()};
   const json request{{"messages", {{{"role", "user"}, {"content", "Hi"}}}},
                      {"max_tokens", 100},
