@@ -19,14 +19,22 @@ std::string percent_encode(const std::string& text) {
 }
 
 api_client::api_client(const command_line& cl) : key_(cl.key) {
-  const std::string scheme = "http://";
-  if (cl.url.rfind(scheme, 0) != 0)
-    throw cli_error("--url must start with http:// (got '" + cl.url + "')");
-  auto rest = cl.url.substr(scheme.size());
+  std::string rest;
+  if (cl.url.rfind("https://", 0) == 0) {
+    endpoint_.tls = true;
+    endpoint_.ca_file = cl.ca_file;
+    endpoint_.port = 443;
+    rest = cl.url.substr(8);
+  } else if (cl.url.rfind("http://", 0) == 0) {
+    endpoint_.port = 80;
+    rest = cl.url.substr(7);
+  } else {
+    throw cli_error("--url must start with http:// or https:// (got '"
+                    + cl.url + "')");
+  }
   rest = rest.substr(0, rest.find('/'));
   auto colon = rest.rfind(':');
   endpoint_.host = rest.substr(0, colon);
-  endpoint_.port = 80;
   if (colon != std::string::npos) {
     try {
       endpoint_.port

@@ -31,6 +31,9 @@ struct http_error : cli_error {
 struct command_line {
   std::string url = "http://127.0.0.1:8080";
   std::string key;
+  /// PEM CA certificates that an https:// chatd's certificate must chain
+  /// to; empty: the system's store.
+  std::string ca_file;
   bool json = false;
   bool help = false;
   std::vector<std::string> words;

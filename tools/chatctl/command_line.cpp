@@ -27,6 +27,8 @@ command_line parse_command_line(const std::vector<std::string>& args,
       cl.url = value();
     else if (a == "--key")
       cl.key = value();
+    else if (a == "--ca-file")
+      cl.ca_file = value();
     else if (a == "--json")
       cl.json = true;
     else if (a.rfind("--", 0) == 0

@@ -14,7 +14,7 @@ namespace {
 using chat::cli::cli_error;
 using chat::cli::command_line;
 
-const char* usage = R"(Usage: chatctl [--url URL] [--key KEY] [--json] COMMAND ...
+const char* usage = R"(Usage: chatctl [--url URL] [--key KEY] [--ca-file F] [--json] COMMAND ...
 
 Commands:
   bootstrap --data-dir DIR   create the admin user and key on an empty
@@ -36,6 +36,8 @@ Commands:
 Options:
   --url URL    chatd's address (default $CHATCTL_URL or http://127.0.0.1:8080)
   --key KEY    API key (default $CHATCTL_KEY)
+  --ca-file F  PEM CA certificates for an https:// URL (default: the
+               system's store)
   --json       machine-readable output
   --help       this text, or a command's (chatctl keys --help)
 )";
