@@ -1,0 +1,116 @@
+// The chat page in a real browser against a real chatd: sign in, a streamed
+// reply, a stopped reply, the history after a reload, plain errors.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Chatd, artifact, launchBrowser, watchedPage } from './service.mjs';
+
+let chatd;
+let browser;
+let userKey;
+
+before(async () => {
+  chatd = await new Chatd().start();
+  browser = await launchBrowser();
+  const user = await chatd.api('POST', '/admin/users', { name: 'web-user' });
+  userKey = (await chatd.api('POST', '/admin/keys',
+    { user_id: user.id, scopes: ['chat'] })).key;
+});
+
+after(async () => {
+  await browser?.close();
+  await chatd?.stop();
+});
+
+test('the page is served with its type, a strict CSP and an ETag', async () => {
+  const res = await fetch(`${chatd.url}/`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.match(res.headers.get('content-security-policy'), /default-src 'self'/);
+  assert.doesNotMatch(res.headers.get('content-security-policy'), /unsafe/);
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(res.headers.get('cache-control'), 'no-cache');
+  const etag = res.headers.get('etag');
+  const again = await fetch(`${chatd.url}/`, { headers: { 'If-None-Match': etag } });
+  assert.equal(again.status, 304);
+  const script = await fetch(`${chatd.url}/js/chat_page.js`);
+  assert.equal(script.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.equal((await fetch(`${chatd.url}/js/missing.js`)).status, 404);
+});
+
+test('a refused key is said plainly', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(chatd.url);
+  await page.fill('#key-input', 'sk-chat-not-a-real-key');
+  await page.click('#sign-in button[type=submit]');
+  await page.locator('#error').waitFor();
+  assert.match(await page.textContent('#error'), /API key was not accepted/);
+  assert.ok(await page.isVisible('#sign-in'));
+  await page.context().close();
+});
+
+// Sends `text` with the sampling fields `params` set in the page.
+async function send(page, text, params) {
+  await page.click('details.params summary');
+  for (const [id, value] of Object.entries(params)) await page.fill(id, String(value));
+  await page.click('details.params summary');
+  await page.fill('#message-input', text);
+  await page.press('#message-input', 'Enter');
+}
+
+const replies = (page) => page.locator('.message.assistant');
+
+test('a user chats, stops a long reply and finds the history after a reload', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(chatd.url);
+  await page.fill('#key-input', userKey);
+  await page.click('#sign-in button[type=submit]');
+  await page.locator('#chat').waitFor();
+
+  // Count how often the reply's text changes while it streams.
+  await page.evaluate(() => {
+    window.renders = 0;
+    new MutationObserver(() => { window.renders += 1; })
+      .observe(document.getElementById('messages'), { childList: true, subtree: true });
+  });
+  await send(page, 'Hello', { '#p-temperature': 0, '#p-max-tokens': 24, '#p-seed': 7 });
+  await page.locator('.message.assistant[data-finish-reason]').first().waitFor();
+  const first = replies(page).first();
+  assert.ok((await first.locator('.body').innerText()).trim().length > 0);
+  assert.ok(await page.evaluate(() => window.renders) >= 4,
+    'the reply arrived in several pieces');
+  assert.equal(await page.locator('#session-list li').count(), 1);
+
+  // A long reply, stopped once its first words show. On a busy machine the
+  // tiny model may finish before the click lands: try again then.
+  let stopped = false;
+  for (let attempt = 0; attempt < 6 && !stopped; attempt++) {
+    const before = await replies(page).count();
+    await send(page, 'Hello', { '#p-temperature': 1, '#p-max-tokens': 100, '#p-seed': 100 + attempt });
+    const reply = replies(page).nth(before);
+    await reply.waitFor();
+    await page.locator('#stop:enabled').click({ timeout: 5000 }).catch(() => {});
+    await page.locator(`.message.assistant[data-finish-reason] >> nth=${before}`).waitFor();
+    stopped = (await reply.getAttribute('data-finish-reason')) === 'cancelled';
+  }
+  assert.ok(stopped, 'a reply ended as stopped');
+  assert.ok(await page.isEnabled('#send'));
+  const shown = await replies(page).count();
+
+  await page.reload();
+  await page.locator('.message.assistant').first().waitFor();
+  assert.equal(await replies(page).count(), shown);
+  assert.equal(await page.locator('.message.user').count(), shown);
+  assert.equal(await page.locator('.message.assistant[data-finish-reason=cancelled]').count(), 1);
+  assert.ok(await page.isVisible('text=Stopped.'));
+
+  // Rename and the new title shows.
+  await page.click('#session-list li .session-actions button:has-text("Rename")');
+  await page.fill('#session-list form input', 'Greetings');
+  await page.click('#session-list form button');
+  await page.locator('#session-list .session-title:has-text("Greetings")').waitFor();
+
+  await page.screenshot({ path: artifact('chat.png'), fullPage: true });
+  assert.deepEqual(page.problems.filter((p) => /Content.Security|Refused/i.test(p)), []);
+  await page.context().close();
+});
