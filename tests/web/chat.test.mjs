@@ -111,6 +111,37 @@ test('a user chats, stops a long reply and finds the history after a reload', as
   await page.locator('#session-list .session-title:has-text("Greetings")').waitFor();
 
   await page.screenshot({ path: artifact('chat.png'), fullPage: true });
+
+  // Delete takes a second click; the page falls back to an empty chat.
+  const remove = page.locator('#session-list li button:has-text("Delete")');
+  await remove.click();
+  await page.click('#session-list li button:has-text("Really delete?")');
+  await page.locator('#session-list li').waitFor({ state: 'detached' });
+  assert.equal((await chatd.api('GET', '/api/sessions', undefined, userKey)).data.length, 0);
+  assert.ok(await page.isVisible('.messages .empty'));
   assert.deepEqual(page.problems.filter((p) => /Content.Security|Refused/i.test(p)), []);
+  await page.context().close();
+});
+
+test('code blocks render as code and markup stays text', async () => {
+  const page = await watchedPage(browser);
+  await page.goto(chatd.url);
+  const shown = await page.evaluate(async () => {
+    const { renderText } = await import('/js/render.js');
+    const box = document.createElement('div');
+    box.append(...renderText('Run `ls`:\n\n```sh\nls -l\n```\n<img src=x onerror=alert(1)>'));
+    return {
+      inline: box.querySelector('p code')?.textContent,
+      language: box.querySelector('figure.code figcaption')?.textContent,
+      code: box.querySelector('figure.code pre code')?.textContent,
+      images: box.querySelectorAll('img').length,
+      text: box.textContent,
+    };
+  });
+  assert.equal(shown.inline, 'ls');
+  assert.equal(shown.language, 'sh');
+  assert.equal(shown.code, 'ls -l');
+  assert.equal(shown.images, 0);
+  assert.match(shown.text, /<img src=x/);
   await page.context().close();
 });

@@ -2,7 +2,7 @@
 # Runs browser tests (node's test runner) with playwright-core from the npm
 # registry, pinned in package-lock.json, and Debian's /usr/bin/chromium: no
 # browser download. `run.sh install` only installs; else the arguments are
-# test files. ctest sets CHATD_BIN, CHAT_TINY_MODEL_DIR and WEB_ARTIFACTS.
+# test files. ctest sets CHAT_TOOLS_DIR, CHAT_TINY_MODEL_DIR and WEB_ARTIFACTS.
 set -euo pipefail
 cd "$(dirname "$0")"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1

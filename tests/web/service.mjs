@@ -15,11 +15,11 @@ function required(name) {
 }
 
 /** Polls `condition` every 50 ms until it returns a truthy value (which it
- * resolves to) or `ms` pass. */
+ * resolves to) or `ms` pass; an exception it throws ends the wait. */
 export async function eventually(condition, ms = 60000, what = 'condition') {
   const end = Date.now() + ms;
   for (;;) {
-    const value = await condition().catch(() => null);
+    const value = await condition();
     if (value) return value;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await delay(50);
@@ -31,18 +31,20 @@ export class Chatd {
     this.dir = mkdtempSync(join(tmpdir(), 'chat-web-'));
     const logPath = join(this.dir, 'chatd.log');
     const log = openSync(logPath, 'a');
-    this.process = spawn(required('CHATD_BIN'), [
+    this.process = spawn(join(required('CHAT_TOOLS_DIR'), 'chatd'), [
       '--data-dir', this.dir, '--listen', '127.0.0.1:0',
       '--model.path', required('CHAT_TINY_MODEL_DIR'),
     ], { stdio: ['ignore', log, log] });
     this.exited = new Promise((resolve) => this.process.on('exit', resolve));
     const address = await eventually(async () => {
-      const m = readFileSync(logPath, 'utf8').match(/chatd: listening.* address=(\S+)/);
+      const text = readFileSync(logPath, 'utf8');
+      if (this.process.exitCode !== null) throw new Error(`chatd exited: ${text}`);
+      const m = text.match(/chatd: listening.* address=(\S+)/);
       return m && m[1];
-    }, 30000, 'chatd to listen');
+    }, 60000, 'chatd to listen');
     this.url = `http://${address}`;
-    await eventually(async () => (await fetch(`${this.url}/readyz`)).ok, 60000,
-      'a worker to be ready');
+    await eventually(() => fetch(`${this.url}/readyz`).then((r) => r.ok, () => false),
+      60000, 'a worker to be ready');
     this.adminKey = readFileSync(join(this.dir, 'admin.key'), 'utf8').trim();
     return this;
   }
