@@ -56,9 +56,13 @@ export class ChatSocket {
     }));
   }
 
-  /** Stops a running chat; its done frame says finish_reason "cancelled". */
-  cancel(id) {
-    if (this.socket) this.socket.send(JSON.stringify({ type: 'cancel', id }));
+  /** Stops a running chat; its done frame says finish_reason "cancelled".
+   * Waiting on the same promise as `chat` keeps the cancel after the chat
+   * frame when Stop is pressed at once. */
+  async cancel(id) {
+    if (!this.ready) return;
+    await this.ready;
+    this.socket.send(JSON.stringify({ type: 'cancel', id }));
   }
 
   close() {
