@@ -151,6 +151,7 @@ std::shared_ptr<http::router> make_gateway_routes(const gateway_deps& deps) {
   add_dataset_routes(table);
   add_model_routes(table);
   add_job_routes(table);
+  add_web_routes(table);
   return routes;
 }
 

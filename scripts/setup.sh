@@ -15,7 +15,11 @@ packages=(
   catch2
   nlohmann-json3-dev
   python3
+  chromium
 )
+# The browser tests (tests/web) run on Node.js with npm; a machine that has
+# them from elsewhere (its own nodejs build) keeps them.
+command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -28,4 +28,7 @@ void add_dataset_routes(route_table& table);
 /// /admin/users, /admin/keys, /admin/sessions, /admin/workers.
 void add_admin_routes(route_table& table);
 
+/// The web client (web/ui) at / and its files by path, public.
+void add_web_routes(route_table& table);
+
 } // namespace chat
