@@ -1,10 +1,12 @@
 // The worker engine under load: aggregate tokens/s at 1, 4, 8 and 16
 // concurrent sequences (continuous batching against the same engine with
-// max_batch 1, i.e. one sequence at a time, in the same run), and the time
-// to first token of a sequence that joins a busy batch.
+// max_batch 1, i.e. one sequence at a time, in the same run), the time
+// to first token of a sequence that joins a busy batch, and the time to
+// first token of each turn of a 10-turn conversation with prefix reuse off
+// and on.
 //
 //   worker_bench [--shape small|100m|both] [--new-tokens N] [--prompt N]
-//                [--quick]
+//                [--quick] [--prefix-only]
 //
 // Random weights (seed 1337), greedy, fp32 on the CPU; each shape is
 // written to a temporary checkpoint and loaded the way chat-worker loads it.
@@ -41,6 +43,8 @@ struct options {
   int new_tokens = 128;
   int prompt = 16;
   std::vector<int> concurrency{1, 4, 8, 16};
+  /// Only the conversation table (prefix reuse).
+  bool prefix_only = false;
 };
 
 double ms_between(clock_type::time_point a, clock_type::time_point b) {
@@ -50,15 +54,18 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) {
 /// One sequence as the bench watches it; callbacks run on the engine
 /// thread, the bench reads after `end` is ready.
 struct stream {
+  std::vector<std::int32_t> tokens;
   std::vector<clock_type::time_point> token_times;
   std::function<void(const stream&)> on_token;
   std::promise<caf::expected<generation_result>> ended;
   std::future<caf::expected<generation_result>> end = ended.get_future();
 
   worker::sequence_observer observer() {
-    return {[this](std::vector<std::int32_t> tokens) {
-              token_times.insert(token_times.end(), tokens.size(),
+    return {[this](std::vector<std::int32_t> new_tokens) {
+              token_times.insert(token_times.end(), new_tokens.size(),
                                  clock_type::now());
+              tokens.insert(tokens.end(), new_tokens.begin(),
+                            new_tokens.end());
               if (on_token)
                 on_token(*this);
             },
@@ -112,11 +119,13 @@ void submit(worker::engine& eng, generate_request r, stream& s) {
 
 std::unique_ptr<worker::engine> make_engine(const fs::path& checkpoint,
                                             int max_batch,
-                                            int prefill_chunk = 128) {
+                                            int prefill_chunk = 128,
+                                            int prefix_cache_slots = 4) {
   worker::engine_options o;
   o.model_dir = checkpoint.string();
   o.max_batch = max_batch;
   o.prefill_chunk = prefill_chunk;
+  o.prefix_cache_slots = prefix_cache_slots;
   return std::make_unique<worker::engine>(o);
 }
 
@@ -202,6 +211,79 @@ join_timing join_busy_batch(worker::engine& eng, prompt_source& prompts,
   return {ms_between(submitted, first), gap};
 }
 
+struct turn_timing {
+  int prompt_tokens;
+  double ttft_ms;
+  std::vector<std::int32_t> reply;
+};
+
+/// One conversation on an idle engine, turn after turn: the first prompt is
+/// a `system`-token preamble and `user` tokens, each next one adds the
+/// reply (`reply` tokens, greedy) and `user` new tokens.
+std::vector<turn_timing> converse(worker::engine& eng, int turns, int system,
+                                  int user, int reply) {
+  // Warms the engine up with a prompt the conversation never starts with.
+  stream warm_up;
+  submit(eng,
+         greedy(999,
+                std::vector<std::int32_t>(
+                  user, static_cast<std::int32_t>(eng.vocab_size() - 1)),
+                2),
+         warm_up);
+  warm_up.wait();
+  prompt_source source(eng.vocab_size());
+  auto prompt = source.next(system + user);
+  std::vector<turn_timing> out;
+  for (int t = 0; t < turns; ++t) {
+    stream s;
+    const auto submitted = clock_type::now();
+    submit(eng, greedy(1000 + t, prompt, reply), s);
+    s.wait();
+    out.push_back({static_cast<int>(prompt.size()),
+                   ms_between(submitted, s.token_times.front()), s.tokens});
+    prompt.insert(prompt.end(), s.tokens.begin(), s.tokens.end());
+    const auto more = source.next(user);
+    prompt.insert(prompt.end(), more.begin(), more.end());
+  }
+  return out;
+}
+
+/// Time to first token per turn of a 10-turn conversation, prefix reuse
+/// off and on, on otherwise equal engines.
+void bench_prefix_reuse(const model::gpt_config& config, const fs::path& dir) {
+  const int turns = 10;
+  const int user = static_cast<int>(config.context) / 32;
+  const int system = static_cast<int>(config.context) / 4;
+  auto off = make_engine(dir, 16, 128, 0);
+  const auto without = converse(*off, turns, system, user, user);
+  off.reset();
+  auto on = make_engine(dir, 16, 128, 4);
+  const auto with = converse(*on, turns, system, user, user);
+  const auto reuse = on->prefix_stats();
+  on.reset();
+  std::printf("10-turn conversation, idle engine: preamble %d, %d user and "
+              "%d reply tokens a turn\n",
+              system, user, user);
+  std::printf("%4s | %13s | %16s | %15s | %s\n", "turn", "prompt tokens",
+              "TTFT ms reuse off", "TTFT ms reuse on", "same reply");
+  bool same = true;
+  for (int t = 0; t < turns; ++t) {
+    const bool equal = without[t].reply == with[t].reply;
+    same = same && equal;
+    std::printf("%4d | %13d | %16.1f | %15.1f | %s\n", t + 1,
+                with[t].prompt_tokens, without[t].ttft_ms, with[t].ttft_ms,
+                equal ? "yes" : "NO");
+  }
+  std::printf("turn 10 / turn 1 TTFT: reuse off %.2fx, reuse on %.2fx; "
+              "prefix hits %lld, reused tokens %lld%s\n",
+              without.back().ttft_ms / without.front().ttft_ms,
+              with.back().ttft_ms / with.front().ttft_ms,
+              (long long)reuse.hits,
+              (long long)reuse.reused_tokens,
+              same ? "" : "; REPLIES DIFFER");
+  std::fflush(stdout);
+}
+
 void bench_with_checkpoint(const std::string& shape,
                            const model::gpt_config& config,
                            const fs::path& dir, const options& o) {
@@ -212,6 +294,10 @@ void bench_with_checkpoint(const std::string& shape,
               (long long)config.d_model, (long long)config.n_head,
               (long long)config.context, (long long)config.vocab_size,
               o.prompt, o.new_tokens, torch::get_num_threads());
+  if (o.prefix_only) {
+    bench_prefix_reuse(config, dir);
+    return;
+  }
   prompt_source prompts(config.vocab_size);
   std::printf("model alone, batch 1, no engine: %.1f tok/s\n",
               model_alone_tokens_per_sec(dir, prompts, o));
@@ -251,6 +337,8 @@ void bench_with_checkpoint(const std::string& shape,
   auto unchunked = make_engine(dir, 16, 1 << 20);
   row("15 running, prompt " + lp + ", unchunked",
       join_busy_batch(*unchunked, prompts, busy, long_prompt, o));
+  unchunked.reset();
+  bench_prefix_reuse(config, dir);
 }
 
 /// Writes the shape's random checkpoint, benches it, removes it.
@@ -297,10 +385,12 @@ options parse(int argc, char** argv) {
       o.prompt = std::stoi(value());
     } else if (arg == "--quick") {
       o.new_tokens = 32;
+    } else if (arg == "--prefix-only") {
+      o.prefix_only = true;
     } else {
       throw std::runtime_error("unknown argument " + arg
-                               + "; use --shape, --new-tokens, --prompt or "
-                                 "--quick");
+                               + "; use --shape, --new-tokens, --prompt, "
+                                 "--quick or --prefix-only");
     }
   }
   return o;

@@ -64,6 +64,9 @@ struct worker_config {
   int max_batch = 16;
   /// Most sequences waiting for a batch slot; more are refused.
   int max_queue = 64;
+  /// KV-cache slots per model beyond max_batch that keep finished
+  /// sequences' prefixes for the next turn; 0 turns prefix reuse off.
+  int prefix_cache_slots = 4;
 };
 
 /// Training jobs (`POST /admin/jobs`), which `chatd` runs one at a time as

@@ -260,6 +260,13 @@ const std::vector<field>& fields() {
                   "most sequences waiting for a batch slot",
                   [](auto& c) -> auto& { return c.worker.max_queue; }, 0,
                   1 << 20),
+    integer_field("worker.prefix_cache_slots", "",
+                  "KV-cache slots beyond max_batch that keep prefixes for "
+                  "the next turn (0: no prefix reuse)",
+                  [](auto& c) -> auto& {
+                    return c.worker.prefix_cache_slots;
+                  },
+                  0, 1024),
     string_field("jobs.binary", "",
                  "path of chat-train (default: next to chatd)",
                  [](auto& c) -> auto& { return c.jobs.binary; }),

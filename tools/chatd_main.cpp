@@ -109,7 +109,9 @@ int run(const chat::config& cfg) {
                      "--worker.max_batch",
                      std::to_string(cfg.worker.max_batch),
                      "--worker.max_queue",
-                     std::to_string(cfg.worker.max_queue)};
+                     std::to_string(cfg.worker.max_queue),
+                     "--worker.prefix_cache_slots",
+                     std::to_string(cfg.worker.prefix_cache_slots)};
   spec.backoff = std::chrono::milliseconds(cfg.workers.restart_backoff_ms);
   spec.backoff_max
     = std::chrono::milliseconds(cfg.workers.restart_backoff_max_ms);

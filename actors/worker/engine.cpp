@@ -35,6 +35,10 @@ void check_options(const engine_options& o) {
       "engine: max_batch " + std::to_string(o.max_batch) + ", max_queue "
       + std::to_string(o.max_queue) + ", prefill_chunk "
       + std::to_string(o.prefill_chunk) + ": each must be >= 1");
+  if (o.prefix_cache_slots < 0)
+    throw std::runtime_error("engine: prefix_cache_slots "
+                             + std::to_string(o.prefix_cache_slots)
+                             + " must be >= 0");
 }
 
 double milliseconds_since(clock_type::time_point t) {
@@ -48,7 +52,7 @@ void log_loaded(const loaded_model& m, const model::device_choice& where) {
     .kv("device", where.device.str())
     .kv("precision", model::precision_name(where.dtype))
     .kv("context", m.context)
-    .kv("max_batch", m.cache.max_slots());
+    .kv("cache_slots", m.cache.max_slots());
 }
 
 /// A request that waits for a cache slot of its model.
@@ -61,7 +65,7 @@ struct waiting_sequence {
 /// A sequence that holds a cache slot of its model; touched by the engine
 /// thread only.
 struct running_sequence {
-  running_sequence(waiting_sequence&& w, std::int64_t cache_slot,
+  running_sequence(waiting_sequence&& w, prefix_cache::claim claim,
                    at::Tensor prompt_ids)
     : request(std::move(w.request)),
       observer(std::move(w.observer)),
@@ -73,7 +77,9 @@ struct running_sequence {
       greedy(request.sampling.temperature == 0.0f
              || request.sampling.top_k == 1),
       prompt(std::move(prompt_ids)),
-      slot(cache_slot) {
+      fed(request.prompt),
+      slot(claim.slot),
+      prefilled(claim.reused) {
   }
 
   /// The prompt is in the cache and a sampled token waits to be fed.
@@ -88,8 +94,11 @@ struct running_sequence {
   model::sampler sampler;
   bool greedy;
   at::Tensor prompt;  // (P) int64 on the model's device
+  /// The prompt, then each accepted token: the cache holds the first
+  /// cache.length(slot) of them, which prefix reuse keeps.
+  std::vector<std::int32_t> fed;
   std::int64_t slot;
-  std::int64_t prefilled = 0;   // prompt tokens already in the cache
+  std::int64_t prefilled;       // prompt tokens already in the cache
   std::int64_t next_token = 0;  // sampled and sent, fed by the next step
   std::int32_t generated = 0;   // tokens sent
   const char* finish = nullptr; // finish_reason once it is done
@@ -155,6 +164,7 @@ struct engine::impl {
   std::int32_t running_count = 0;
   std::int32_t peak_batch = 0;
   std::int64_t tokens_generated = 0;
+  prefix_reuse_stats prefix;
   throughput_meter meter;
 
   std::thread thread;
@@ -166,7 +176,8 @@ engine::impl::impl(const engine_options& o)
     device_name(where.device.str()),
     step_ids(torch::zeros({o.max_batch, 1}, torch::kLong)) {
   auto first = std::make_shared<loaded_model>("", o.model_dir, where,
-                                              o.max_batch);
+                                              o.max_batch,
+                                              o.prefix_cache_slots);
   log_loaded(*first, where);
   active_id = last_loaded_id = first->id;
   models.emplace(first->id, std::move(first));
@@ -264,8 +275,18 @@ void engine::impl::start(waiting_sequence&& w) {
                               {static_cast<std::int64_t>(prompt.size())},
                               torch::kInt)
                .to(where.device, torch::kLong);  // (P), a copy
-  const auto slot = w.model->cache.acquire();
-  running.emplace_back(std::move(w), slot, std::move(ids));
+  const auto claim = w.model->prefixes.acquire(prompt);
+  if (claim.reused > 0 && log::enabled(log::level::debug))
+    log::debug("engine", "prefix reused")
+      .kv("request", w.request.id)
+      .kv("tokens", claim.reused)
+      .kv("prompt", prompt.size());
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++(claim.reused > 0 ? prefix.hits : prefix.misses);
+    prefix.reused_tokens += claim.reused;
+  }
+  running.emplace_back(std::move(w), claim, std::move(ids));
 }
 
 void engine::impl::step() {
@@ -383,6 +404,7 @@ void engine::impl::accept(running_sequence& s, std::int64_t token,
   }
   ++s.generated;
   ++emitted;
+  s.fed.push_back(static_cast<std::int32_t>(token));
   s.observer.on_tokens({static_cast<std::int32_t>(token)});
   // The last sampled token is never fed, so a full cache still yields one.
   if (s.generated >= s.request.sampling.max_tokens
@@ -402,7 +424,7 @@ void engine::impl::retire_finished() {
                  std::make_move_iterator(running.end()));
   running.erase(done, running.end());
   for (auto& s : retired)
-    s.model->cache.release(s.slot);
+    s.model->prefixes.keep(s.slot, std::move(s.fed));
   publish_running();
   // Ended after the count dropped, so an observer sees it current.
   for (auto& s : retired)
@@ -414,8 +436,11 @@ void engine::impl::retire_finished() {
 
 void engine::impl::fail_running(const caf::error& why) {
   retired.swap(running);
-  for (auto& s : retired)
-    s.model->cache.release(s.slot);
+  // A failed step may have written part of any of its models' caches.
+  for (auto& s : retired) {
+    s.model->prefixes.release(s.slot);
+    s.model->prefixes.clear();
+  }
   publish_running();
   for (auto& s : retired)
     s.observer.on_end(why);
@@ -523,6 +548,11 @@ worker_status engine::status() const {
   return s;
 }
 
+prefix_reuse_stats engine::prefix_stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->prefix;
+}
+
 void engine::stop() {
   {
     std::lock_guard<std::mutex> lock(impl_->mutex);
@@ -544,8 +574,9 @@ caf::expected<std::string> engine::load(const std::string& id,
   }
   model_ptr loaded;
   try {
-    loaded = std::make_shared<loaded_model>(id, dir, impl_->where,
-                                            impl_->options.max_batch);
+    loaded = std::make_shared<loaded_model>(
+      id, dir, impl_->where, impl_->options.max_batch,
+      impl_->options.prefix_cache_slots);
   } catch (const std::exception& e) {
     log::warn("engine", "cannot load model")
       .kv("model", id)

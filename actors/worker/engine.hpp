@@ -33,6 +33,21 @@ struct engine_options {
   /// Most prompt tokens prefilled per step, so a long prompt is spread over
   /// several steps instead of stalling the running streams.
   int prefill_chunk = 128;
+  /// KV-cache slots of each model beyond max_batch, which keep the cache of
+  /// finished sequences so that a prompt extending one (the next turn of a
+  /// conversation) prefills only its new tokens. Idle batch slots keep
+  /// prefixes too; 0 turns prefix reuse off.
+  int prefix_cache_slots = 4;
+};
+
+/// Prefix reuse since the engine started.
+struct prefix_reuse_stats {
+  /// Sequences that started from a kept prefix.
+  std::int64_t hits = 0;
+  /// Sequences that prefilled their whole prompt.
+  std::int64_t misses = 0;
+  /// Prompt tokens not prefilled thanks to kept prefixes.
+  std::int64_t reused_tokens = 0;
 };
 
 /// Where the engine reports one sequence's progress. Both run on the engine
@@ -55,6 +70,10 @@ struct sequence_observer {
 /// its first to its last token. The engine keeps the active model, the
 /// previous one and the last one loaded; any other is unloaded as soon as
 /// no sequence uses it.
+///
+/// Prefix reuse: a sequence starts from the longest kept prefix of its
+/// prompt on its model (compared by token ids), so its output is the same
+/// as without reuse, only its prefill is shorter.
 ///
 /// max_tokens is clamped to the context: a sequence whose cache fills up
 /// ends with finish_reason "length". A prompt must leave room for at least
@@ -84,6 +103,9 @@ public:
 
   /// Load and throughput now. Thread-safe.
   worker_status status() const;
+
+  /// Prefix reuse so far. Thread-safe.
+  prefix_reuse_stats prefix_stats() const;
 
   /// Finishes the current step, fails every waiting and running sequence
   /// with errc::engine_failure and joins the thread. Idempotent.

@@ -36,11 +36,12 @@ std::string model_id_of(std::string id, const fs::path& dir) {
 
 loaded_model::loaded_model(std::string model_id, const std::string& dir,
                            const model::device_choice& where,
-                           std::int64_t max_batch)
+                           std::int64_t max_batch, std::int64_t prefix_slots)
   : gpt(model::load_gpt(checked_dir(dir), where)),
     context(gpt->config().context),
     vocab(gpt->config().vocab_size),
-    cache(gpt->config(), max_batch, where.device, where.dtype) {
+    cache(gpt->config(), max_batch + prefix_slots, where.device, where.dtype),
+    prefixes(cache, gpt->config().n_layer, prefix_slots > 0) {
   id = model_id_of(std::move(model_id), dir);
 }
 

@@ -876,6 +876,42 @@ TEST_CASE("a long session is truncated to its newest turns and still "
     CHECK(prompts[i] > single_prompt);
 }
 
+TEST_CASE("a 10-turn session replies the same with prefix reuse on and "
+          "off",
+          "[integration]") {
+  auto ten_turns = [](service& svc) {
+    auto session = create_session(svc, {{"system_prompt", "Be brief."}});
+    std::string id = session["id"];
+    std::vector<std::string> replies;
+    for (int i = 0; i < 10; ++i) {
+      auto r = svc.post("/api/sessions/" + id + "/messages",
+                        json{{"content", "Turn " + std::to_string(i)
+                                           + ": and then what happened?"},
+                             {"max_tokens", 6},
+                             {"temperature", 0}});
+      INFO("turn " << i << ": " << r.body);
+      REQUIRE(r.status == 200);
+      replies.push_back(parse(r.body)["content"].get<std::string>());
+    }
+    return replies;
+  };
+  std::vector<std::string> with_reuse;
+  std::vector<std::string> reused;
+  {
+    service svc;
+    with_reuse = ten_turns(svc);
+    reused = svc.chatd.log_values("engine: prefix reused", "tokens");
+  }
+  // Every turn after the first starts from the previous turn's cache, also
+  // once the oldest turns no longer fit and only a shorter prefix is shared.
+  INFO("tokens reused per turn: " << json(reused).dump());
+  CHECK(reused.size() >= 9);
+
+  service off({"--worker.prefix_cache_slots", "0"});
+  CHECK(ten_turns(off) == with_reuse);
+  CHECK(off.chatd.log_values("engine: prefix reused", "tokens").empty());
+}
+
 TEST_CASE("a session stores what was streamed, and a cut-off reply as "
           "cancelled",
           "[integration]") {
