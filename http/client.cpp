@@ -12,6 +12,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <cctype>
+#include <limits>
 #include <stdexcept>
 
 namespace chat::http {
@@ -165,7 +166,9 @@ void fetch_stream(const endpoint& to, const std::string& method,
           where);
     beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::buffer_body> parser;
-    parser.body_limit(boost::none);
+    // Not boost::none: Beast 1.74 compares a Content-Length against the
+    // empty optional as larger and fails every sized (error) response.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     deadline.expires_after(idle_timeout);
     check(await(ioc,
                 [&](auto done) {
