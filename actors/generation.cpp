@@ -166,7 +166,8 @@ caf::behavior generation(caf::event_based_actor* self, generation_job job,
   req.id = st->id;
   req.prompt = st->job.prompt;
   req.sampling = st->job.sampling;
-  req.stop_tokens = {st->job.model->tokenizer->special_ids().end};
+  if (!st->job.ignore_eos)
+    req.stop_tokens = {st->job.model->tokenizer->special_ids().end};
   req.model_id = st->job.model->id;
   self->request(pool, caf::infinite, atom::generate::value, std::move(req),
                 caf::actor_cast<token_sink_actor>(self))

@@ -21,6 +21,8 @@ struct generation_job {
   std::vector<std::int32_t> prompt;
   sampling_params sampling;
   std::vector<std::string> stop_strings;
+  /// The model's end-of-turn token does not end the reply (benchmarks).
+  bool ignore_eos = false;
   std::shared_ptr<const served_model> model;
   reply_writer_ptr writer;
   /// When set, the user turn (filled in) and the reply are stored in this

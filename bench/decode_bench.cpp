@@ -1,8 +1,9 @@
 // Decode throughput: our KV-cached batched decode against a naive baseline
-// that recomputes the full forward for every new token, in the same run.
+// that recomputes the full forward for every new token, in the same run;
+// then prefill throughput (prompt tokens/s of one cached forward).
 //
 //   decode_bench [--shape 100m|small] [--quick] [--threads N]
-//                [--new-tokens N] [--naive-tokens N]
+//                [--new-tokens N] [--naive-tokens N] [--prefill N]
 //
 // The naive baseline's cost per token grows with the sequence, so timing
 // only its first --naive-tokens tokens flatters it: the speedup printed is a
@@ -31,6 +32,8 @@ struct options {
   int64_t new_tokens = 128;
   int64_t naive_tokens = 32;
   int64_t prompt = 16;
+  /// Prompt length of the prefill measurement; 0: half the context.
+  int64_t prefill = 0;
   std::vector<int64_t> batches{1, 8, 32};
 };
 
@@ -78,6 +81,26 @@ double naive_decode(model::gpt& m, const at::Tensor& prompt, int64_t steps,
   return static_cast<double>(B * (steps - 1)) / elapsed;
 }
 
+/// Prompt tokens/s of a cached forward over `length` tokens at batch 1
+/// (what admitting a new request costs), the mean of 3 after a warm-up.
+double prefill_tokens_per_sec(model::gpt& m, int64_t length) {
+  const auto& config = m->config();
+  auto prompt = torch::randint(config.vocab_size, {1, length}, torch::kLong);
+  auto once = [&] {
+    model::kv_cache cache(config, 1, torch::kCPU, torch::kFloat);
+    std::vector<int64_t> slots{cache.acquire()};
+    const auto start = clock_type::now();
+    m->forward_cached(prompt, cache, slots, model::logits_for::last)
+      .argmax(-1);  // (1, 1)
+    return seconds_since(start);
+  };
+  once();
+  const int runs = 3;
+  double total = 0;
+  for (int i = 0; i < runs; ++i) total += once();
+  return static_cast<double>(runs * length) / total;
+}
+
 options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
@@ -90,6 +113,7 @@ options parse(int argc, char** argv) {
     else if (arg == "--threads") o.threads = std::stoi(value());
     else if (arg == "--new-tokens") o.new_tokens = std::stoll(value());
     else if (arg == "--naive-tokens") o.naive_tokens = std::stoll(value());
+    else if (arg == "--prefill") o.prefill = std::stoll(value());
     else if (arg == "--quick") o.new_tokens = 16, o.naive_tokens = 8;
     else throw std::runtime_error("unknown argument " + arg);
   }
@@ -137,6 +161,10 @@ int main(int argc, char** argv) {
                   cached_col, naive_col, cached / naive, same ? "yes" : "NO");
       std::fflush(stdout);
     }
+    const auto prefill = o.prefill > 0 ? std::min(o.prefill, config.context)
+                                       : config.context / 2;
+    std::printf("prefill: prompt %lld, batch 1: %.1f tok/s\n",
+                (long long)prefill, prefill_tokens_per_sec(m, prefill));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "decode_bench: %s\n", e.what());
     return 1;

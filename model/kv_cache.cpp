@@ -3,10 +3,34 @@
 #include <stdexcept>
 #include <string>
 
+#include <ATen/ops/from_blob.h>
 #include <ATen/ops/zeros.h>
-#include <ATen/ops/zeros_like.h>
+
+#include <sys/mman.h>
 
 namespace chat::model {
+
+namespace {
+
+/// A zeroed tensor whose memory the OS commits page by page on first write
+/// (anonymous mmap) on the CPU: a cache sized for max_slots x context costs
+/// resident memory only for the positions sequences have filled (the 100M
+/// shape's 16-slot fp32 cache is 604 MB). Elsewhere at::zeros.
+at::Tensor zeros_committed_on_write(at::IntArrayRef sizes,
+                                    const at::TensorOptions& options) {
+  if (!options.device().is_cpu()) return at::zeros(sizes, options);
+  int64_t count = 1;
+  for (auto n : sizes) count *= n;
+  const auto bytes = static_cast<size_t>(count) *
+                     c10::elementSize(options.dtype().toScalarType());
+  void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return at::zeros(sizes, options);
+  return at::from_blob(
+      memory, sizes, [bytes](void* p) { ::munmap(p, bytes); }, options);
+}
+
+}  // namespace
 
 kv_cache::kv_cache(const gpt_config& config, int64_t max_slots,
                    c10::Device device, c10::ScalarType dtype)
@@ -17,10 +41,11 @@ kv_cache::kv_cache(const gpt_config& config, int64_t max_slots,
                              std::to_string(max_slots) + ", expected >= 1");
   const auto options = at::TensorOptions().device(device).dtype(dtype);
   for (int64_t l = 0; l < config.n_layer; ++l) {
-    keys_.push_back(at::zeros(
-        {max_slots, config.n_head, config.context, config.head_dim()},
-        options));  // (S, nh, L, hs)
-    values_.push_back(at::zeros_like(keys_.back()));  // (S, nh, L, hs)
+    const std::vector<int64_t> shape{max_slots, config.n_head, config.context,
+                                     config.head_dim()};
+    // (S, nh, L, hs) each
+    keys_.push_back(zeros_committed_on_write(shape, options));
+    values_.push_back(zeros_committed_on_write(shape, options));
   }
   lengths_.assign(max_slots, 0);
   in_use_.assign(max_slots, false);

@@ -159,6 +159,8 @@ void parse_sampling(const json& obj, generation_options& out,
       if (s.empty())
         throw bad_param(name("stop"), "stop strings must not be empty");
   }
+  if (auto v = field(obj, "ignore_eos"))
+    out.ignore_eos = boolean(*v, name("ignore_eos"));
 }
 
 chat_completion_request parse_chat_completion(const json& body) {

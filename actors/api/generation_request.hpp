@@ -23,6 +23,9 @@ struct generation_options {
   std::int32_t top_k = 0;
   std::optional<std::uint64_t> seed;
   std::vector<std::string> stop;
+  /// Extension (as vLLM's): keep generating past the model's end-of-turn
+  /// token, so a benchmark gets exactly max_tokens; stop strings still apply.
+  bool ignore_eos = false;
 };
 
 /// POST /v1/chat/completions, validated.
@@ -55,7 +58,7 @@ completion_request parse_completion(const nlohmann::json& body);
 session_message_request parse_session_message(const nlohmann::json& body);
 
 /// Reads the sampling fields (max_tokens, temperature, top_p, top_k, seed,
-/// stop) of `obj`; `prefix` is prepended to parameter names in errors.
+/// stop, ignore_eos) of `obj`; `prefix` is prepended to parameter names in errors.
 void parse_sampling(const nlohmann::json& obj, generation_options& out,
                     const std::string& prefix = "");
 

@@ -57,6 +57,7 @@ caf::actor start_generation(const gateway_deps& deps, const principal& who,
     job.sampling.seed = (static_cast<std::uint64_t>(rd()) << 32) | rd();
   }
   job.stop_strings = std::move(plan.options.stop);
+  job.ignore_eos = plan.options.ignore_eos;
   job.model = std::move(plan.model);
   job.writer = std::move(plan.writer);
   job.exchange = std::move(plan.exchange);

@@ -3,6 +3,7 @@
 
 #include "storage/bootstrap.hpp"
 #include "storage/database.hpp"
+#include "tools/chatctl/bench_command.hpp"
 #include "tools/chatctl/cli.hpp"
 
 #include <cstdlib>
@@ -32,6 +33,7 @@ Commands:
                              training jobs; watch follows one live
   models list|activate       trained models; activate serves one
   chat                       an interactive streaming chat
+  bench                      load test an OpenAI-compatible server
 
 Options:
   --url URL    chatd's address (default $CHATCTL_URL or http://127.0.0.1:8080)
@@ -123,6 +125,8 @@ int main(int argc, char** argv) {
       return chat::cli::models_command(cl);
     if (command == "chat")
       return chat::cli::chat_command(cl);
+    if (command == "bench")
+      return chat::cli::bench_command(cl);
     std::cerr << "chatctl: unknown command '" << command << "' (see --help)\n";
     return 2;
   } catch (const std::exception& e) {

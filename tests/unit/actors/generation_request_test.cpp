@@ -296,6 +296,18 @@ TEST_CASE("stop accepts a string or up to 4 strings", "[unit]") {
   check_bad_chat({{"stop", {"a", ""}}}, "stop");
 }
 
+TEST_CASE("ignore_eos is an optional boolean, off by default", "[unit]") {
+  CHECK_FALSE(parse_chat_completion(chat_body()).options.ignore_eos);
+  CHECK(parse_chat_completion(chat_body({{"ignore_eos", true}}))
+          .options.ignore_eos);
+  CHECK(parse_completion(completion_body({{"ignore_eos", true}}))
+          .options.ignore_eos);
+  CHECK_FALSE(parse_chat_completion(chat_body({{"ignore_eos", nullptr}}))
+                .options.ignore_eos);
+  check_bad_chat({{"ignore_eos", 1}}, "ignore_eos");
+  check_bad_completion({{"ignore_eos", "yes"}}, "ignore_eos");
+}
+
 TEST_CASE("parse_sampling prefixes parameter names in errors", "[unit]") {
   generation_options o;
   auto params = json{{"temperature", 0.2}, {"stop", "x"}, {"max_tokens", 9},

@@ -162,6 +162,24 @@ TEST_CASE("kv cache slots are reused after release", "[unit]") {
   CHECK(b != reused);
 }
 
+TEST_CASE("a new kv cache is all zeros and writable in every layer",
+          "[unit]") {
+  auto config = tiny_config();
+  kv_cache cache(config, 3, torch::kCPU, torch::kFloat);
+  for (int64_t l = 0; l < config.n_layer; ++l) {
+    for (auto* t : {&cache.keys(l), &cache.values(l)}) {
+      CHECK(t->sizes() == at::IntArrayRef({3, config.n_head, config.context,
+                                           config.head_dim()}));
+      CHECK(t->is_contiguous());
+      CHECK(t->abs().sum().item<double>() == 0);
+      t->select(0, 2).fill_(1.5);
+      CHECK(t->sum().item<double>()
+            == Approx(1.5 * config.n_head * config.context
+                      * config.head_dim()));
+    }
+  }
+}
+
 TEST_CASE("activation checkpointing gives the same gradients", "[unit]") {
   auto config = tiny_config();
   config.dropout = 0.1;
