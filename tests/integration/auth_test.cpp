@@ -65,6 +65,7 @@ std::vector<chat::http::route> route_table() {
   deps.model = std::make_shared<chat::model_slot>(nullptr);
   deps.limiter = std::make_shared<chat::rate_limiter>();
   deps.metrics = std::make_shared<chat::service_metrics>();
+  deps.safety = std::make_shared<chat::safety_guard>(chat::safety_config{});
   return chat::make_gateway_routes(deps)->routes();
 }
 

@@ -6,12 +6,9 @@
 
 namespace chat::cli {
 
-namespace {
-
 using json = nlohmann::json;
 
-/// Percent-encodes one path segment.
-std::string segment(const std::string& text) {
+std::string percent_encode(const std::string& text) {
   static const char hex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char ch : text) {
@@ -23,7 +20,6 @@ std::string segment(const std::string& text) {
   return out;
 }
 
-/// Prints `data` (a list's items) as a table of `fields`, or JSON.
 void show_list(const command_line& cl, const json& answer,
                const std::vector<std::string>& fields) {
   if (cl.json) {
@@ -55,7 +51,7 @@ const std::string& subcommand(const command_line& cl) {
   return cl.words.size() > 1 ? cl.words[1] : none;
 }
 
-[[noreturn]] void unknown(const command_line& cl) {
+[[noreturn]] void unknown_subcommand(const command_line& cl) {
   throw cli_error("unknown subcommand '" + subcommand(cl) + "' for '"
                   + cl.words[0] + "' (see chatctl " + cl.words[0]
                   + " --help)");
@@ -76,8 +72,6 @@ std::optional<std::int64_t> int_flag(const command_line& cl,
   throw cli_error("--" + name + " must be an integer");
 }
 
-} // namespace
-
 int users_command(const command_line& cl) {
   if (cl.help) {
     std::cout << "chatctl users list\n"
@@ -94,9 +88,9 @@ int users_command(const command_line& cl) {
                              {{"name", cl.arg(1, "NAME")}}));
   else if (sub == "delete")
     show_object(cl, api.call("DELETE",
-                             "/admin/users/" + segment(cl.arg(1, "USER_ID"))));
+                             "/admin/users/" + percent_encode(cl.arg(1, "USER_ID"))));
   else
-    unknown(cl);
+    unknown_subcommand(cl);
   return 0;
 }
 
@@ -106,7 +100,7 @@ int keys_command(const command_line& cl) {
       << "chatctl keys list [--user USER_ID]\n"
          "chatctl keys create --user USER_ID [--scopes chat|chat,admin]\n"
          "                    [--name NAME] [--rpm N] [--max-streams N]\n"
-         "                    [--expires-at UNIX_SECONDS]\n"
+         "                    [--expires-at UNIX_SECONDS] [--token-quota N]\n"
          "  prints the new key once; it cannot be shown again\n"
          "chatctl keys revoke KEY_ID\n";
     return 0;
@@ -117,7 +111,7 @@ int keys_command(const command_line& cl) {
     auto user = cl.flag("user");
     show_list(cl,
               api.call("GET", "/admin/keys"
-                                + (user.empty() ? "" : "?user_id=" + segment(user))),
+                                + (user.empty() ? "" : "?user_id=" + percent_encode(user))),
               {"id", "user_id", "name", "prefix", "scopes", "rate_limit_rpm",
                "max_streams", "expires_at", "revoked_at"});
   } else if (sub == "create") {
@@ -143,6 +137,8 @@ int keys_command(const command_line& cl) {
       body["max_streams"] = *v;
     if (auto v = int_flag(cl, "expires-at"))
       body["expires_at"] = *v;
+    if (auto v = int_flag(cl, "token-quota"))
+      body["token_quota_daily"] = *v;
     auto key = api.call("POST", "/admin/keys", body);
     if (cl.json)
       std::cout << key.dump() << "\n";
@@ -151,9 +147,9 @@ int keys_command(const command_line& cl) {
                 << "\n(store the key now: it is not shown again)\n";
   } else if (sub == "revoke") {
     show_object(cl, api.call("DELETE",
-                             "/admin/keys/" + segment(cl.arg(1, "KEY_ID"))));
+                             "/admin/keys/" + percent_encode(cl.arg(1, "KEY_ID"))));
   } else {
-    unknown(cl);
+    unknown_subcommand(cl);
   }
   return 0;
 }
@@ -171,12 +167,12 @@ int sessions_command(const command_line& cl) {
   if (sub == "list" || sub.empty()) {
     std::string query = "?limit=" + cl.flag("limit", "100");
     if (!cl.flag("user").empty())
-      query += "&user_id=" + segment(cl.flag("user"));
+      query += "&user_id=" + percent_encode(cl.flag("user"));
     show_list(cl, api.call("GET", "/admin/sessions" + query),
               {"id", "user_id", "title", "message_count", "updated_at"});
   } else if (sub == "show") {
     auto s = api.call("GET", "/admin/sessions/"
-                               + segment(cl.arg(1, "SESSION_ID")));
+                               + percent_encode(cl.arg(1, "SESSION_ID")));
     if (cl.json) {
       std::cout << s.dump() << "\n";
     } else {
@@ -187,13 +183,13 @@ int sessions_command(const command_line& cl) {
     }
   } else if (sub == "export") {
     std::cout << api.call_raw("GET", "/admin/sessions/"
-                                       + segment(cl.arg(1, "SESSION_ID"))
+                                       + percent_encode(cl.arg(1, "SESSION_ID"))
                                        + "/export");
   } else if (sub == "delete") {
     show_object(cl, api.call("DELETE", "/admin/sessions/"
-                                         + segment(cl.arg(1, "SESSION_ID"))));
+                                         + percent_encode(cl.arg(1, "SESSION_ID"))));
   } else {
-    unknown(cl);
+    unknown_subcommand(cl);
   }
   return 0;
 }

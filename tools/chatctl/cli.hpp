@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -68,11 +69,33 @@ void print_table(const std::vector<std::string>& columns,
 /// A JSON value as a table cell ("" for null, strings unquoted).
 std::string cell(const nlohmann::json& value);
 
+/// Prints a list answer's `data` as a table of `fields`, or JSON.
+void show_list(const command_line& cl, const nlohmann::json& answer,
+               const std::vector<std::string>& fields);
+
+/// Prints an object as `key: value` lines, or JSON.
+void show_object(const command_line& cl, const nlohmann::json& answer);
+
+/// The subcommand word ("" when none).
+const std::string& subcommand(const command_line& cl);
+[[noreturn]] void unknown_subcommand(const command_line& cl);
+
+/// The flag as an integer, none when absent, a usage error otherwise.
+std::optional<std::int64_t> int_flag(const command_line& cl,
+                                     const std::string& name);
+
+/// Percent-encodes one path segment or query value.
+std::string percent_encode(const std::string& text);
+
 /// `chatctl users|keys|sessions|workers ...`.
 int users_command(const command_line& cl);
 int keys_command(const command_line& cl);
 int sessions_command(const command_line& cl);
 int workers_command(const command_line& cl);
+
+/// `chatctl filters|alerts ...`: the prompt filter and abuse alerts.
+int filters_command(const command_line& cl);
+int alerts_command(const command_line& cl);
 
 /// `chatctl chat`: an interactive streaming chat on stdin/stdout.
 int chat_command(const command_line& cl);

@@ -23,6 +23,8 @@ Commands:
   status                     liveness and readiness of the service
   users list|create|delete   manage users
   keys list|create|revoke    manage API keys
+  filters list|add|remove    manage prompt filter rules
+  alerts list|history|lift   abuse alerts and key suspensions
   sessions list|show|export|delete
                              chat sessions of every user
   workers                    status of the inference workers
@@ -136,6 +138,10 @@ int main(int argc, char** argv) {
       return chat::cli::sessions_command(cl);
     if (command == "workers")
       return chat::cli::workers_command(cl);
+    if (command == "filters")
+      return chat::cli::filters_command(cl);
+    if (command == "alerts")
+      return chat::cli::alerts_command(cl);
     if (command == "chat")
       return chat::cli::chat_command(cl);
     std::cerr << "chatctl: unknown command '" << command << "' (see --help)\n";
