@@ -80,16 +80,21 @@ struct service {
                {"applies_to", applies_to}})["id"];
   }
 
-  static json chat_body(const std::string& content, bool stream) {
-    return {{"messages", json::array({{{"role", "user"},
-                                       {"content", content}}})},
-            {"temperature", 0},
-            {"max_tokens", 40},
-            {"stream", stream}};
+  /// Sampling with a fixed seed: the same reply every time, and more
+  /// varied than the tiny model's greedy one.
+  static json sampling() {
+    return {{"temperature", 1.0}, {"seed", 7}, {"max_tokens", 40}};
   }
 
-  /// The greedy reply to `question` without any filter.
-  std::string greedy_reply(const std::string& key) {
+  static json chat_body(const std::string& content, bool stream) {
+    auto body = sampling();
+    body["messages"] = json::array({{{"role", "user"}, {"content", content}}});
+    body["stream"] = stream;
+    return body;
+  }
+
+  /// The reply to `question` without any filter.
+  std::string sampled_reply(const std::string& key) {
     auto r = ok(key, "POST", "/v1/chat/completions",
                 chat_body(question, false));
     return r["choices"][0]["message"]["content"];
@@ -152,8 +157,8 @@ json next_frame(ws_client& ws) {
 
 } // namespace
 
-TEST_CASE("an input rule blocks a request with 400 and stores nothing; "
-          "variants are caught; rule changes apply to the next request",
+TEST_CASE("an input rule blocks a request with 400 and stores nothing, "
+          "variants are caught, rule changes apply to the next request",
           "[integration]") {
   // Five hits below: keep the key from being suspended for them.
   service svc({"--safety.filter_hits_threshold", "100"});
@@ -235,7 +240,7 @@ TEST_CASE("an output rule stops the reply mid-stream with content_filter "
           "and stores what was sent, over SSE and WebSocket",
           "[integration]") {
   service svc;
-  auto reply = svc.greedy_reply(svc.admin);
+  auto reply = svc.sampled_reply(svc.admin);
   auto [phrase, at] = phrase_in(reply);
   INFO("reply: " << reply << " | phrase: " << phrase);
   auto rule = svc.add_rule(phrase, "output");
@@ -261,6 +266,7 @@ TEST_CASE("an output rule stops the reply mid-stream with content_filter "
         finish = choice["finish_reason"];
     }
     CHECK(finish == "content_filter");
+    CHECK_FALSE(text.empty());
     CHECK(text.find(phrase) == std::string::npos);
     CHECK(sent_prefix.rfind(text, 0) == 0);
   }
@@ -269,11 +275,12 @@ TEST_CASE("an output rule stops the reply mid-stream with content_filter "
     auto session = svc.ok(svc.admin, "POST", "/api/sessions", json::object());
     std::string sid = session["id"];
     http_stream s(svc.chatd.port(), "POST", "/api/sessions/" + sid + "/messages",
-                  json{{"content", question},
-                       {"stream", true},
-                       {"temperature", 0},
-                       {"max_tokens", 40}}
-                    .dump(),
+                  [] {
+                    auto body = service::sampling();
+                    body["content"] = question;
+                    body["stream"] = true;
+                    return body.dump();
+                  }(),
                   {{"Authorization", "Bearer " + svc.admin},
                    {"Content-Type", "application/json"}});
     REQUIRE(s.status() == 200);
@@ -301,7 +308,7 @@ TEST_CASE("an output rule stops the reply mid-stream with content_filter "
     ws.send(json{{"type", "chat"},
                  {"id", "c1"},
                  {"message", question},
-                 {"params", {{"temperature", 0}, {"max_tokens", 40}}}}
+                 {"params", service::sampling()}}
               .dump());
     std::string text;
     json done;
@@ -317,6 +324,7 @@ TEST_CASE("an output rule stops the reply mid-stream with content_filter "
       }
     }
     CHECK(done["finish_reason"] == "content_filter");
+    CHECK_FALSE(text.empty());
     CHECK(text.find(phrase) == std::string::npos);
     CHECK(sent_prefix.rfind(text, 0) == 0);
   }
@@ -400,7 +408,7 @@ TEST_CASE("a key that trips the filter threshold is suspended, alerted, "
         == 409);
 }
 
-TEST_CASE("50 wrong keys from one address get it 429 quickly; other "
+TEST_CASE("50 wrong keys from one address get it 429 quickly, other "
           "addresses are unaffected",
           "[integration]") {
   service svc;
