@@ -23,8 +23,16 @@ std::pair<std::string, std::string> describe(auth_failure failure) {
       return {"revoked_api_key", "the API key has been revoked"};
     case auth_failure::expired:
       return {"expired_api_key", "the API key has expired"};
+    case auth_failure::suspended:
+      return {"key_suspended",
+              "the API key is suspended for abuse; an administrator can "
+              "lift the suspension"};
   }
   return {"invalid_api_key", "the API key is not valid"};
+}
+
+int status_of(auth_failure failure) {
+  return failure == auth_failure::suspended ? 403 : 401;
 }
 
 std::string presented_key(const http::request& req) {
@@ -68,8 +76,10 @@ auth_result authenticate(storage::api_keys_repo& keys,
     return {std::nullopt, auth_failure::revoked};
   if (key->expires_at && *key->expires_at <= now)
     return {std::nullopt, auth_failure::expired};
+  if (key->suspended_at)
+    return {std::nullopt, auth_failure::suspended};
   return {principal{key->user_id, key->id, key->scopes, key->rate_limit_rpm,
-                    key->max_streams},
+                    key->max_streams, key->token_quota_daily},
           auth_failure::unknown};
 }
 

@@ -20,15 +20,26 @@ struct principal {
   std::vector<std::string> scopes;
   std::optional<std::int64_t> rate_limit_rpm;
   std::optional<std::int64_t> max_streams;
+  std::optional<std::int64_t> token_quota_daily;
 
   bool has_scope(const std::string& scope) const;
 };
 
-/// Why authentication failed; every case answers 401 with its own code.
-enum class auth_failure { missing, malformed, unknown, revoked, expired };
+/// Why authentication failed; each case answers with its own code.
+enum class auth_failure {
+  missing,
+  malformed,
+  unknown,
+  revoked,
+  expired,
+  suspended
+};
 
-/// The `code` and message of the 401 answer for `failure`.
+/// The `code` and message of the answer for `failure`.
 std::pair<std::string, std::string> describe(auth_failure failure);
+
+/// The HTTP status for `failure`: 403 for a suspended key, else 401.
+int status_of(auth_failure failure);
 
 /// The key a request presents: `Authorization: Bearer <key>` or
 /// `X-API-Key: <key>`. Empty when there is none.

@@ -86,6 +86,13 @@ void route_table::add(std::string method, std::string pattern,
   auto handle = [deps, needs, action, h = std::move(h)](
                   http::request& req, http::responder_ptr done) {
     done = counted(std::move(done), deps.metrics, action);
+    if (auto wait = deps.safety->auth_throttled(req.remote_address)) {
+      api::api_error e(429, "too_many_auth_failures",
+                       "too many failed authentications from this address; "
+                       "retry later");
+      e.retry_after = *wait;
+      return done->send(e.to_response());
+    }
     auto key = presented_key(req);
     run_in_store(deps.store, [deps, needs, action, h, key,
                               req = std::move(req),
@@ -93,17 +100,26 @@ void route_table::add(std::string method, std::string pattern,
       try {
         auto auth = authenticate(db.keys, key, storage::now_seconds());
         if (!auth.who) {
+          if (auth.failure != auth_failure::missing)
+            deps.safety->auth_failed(req.remote_address);
           auto [code, message] = describe(auth.failure);
-          auto r = http::error_response(401, code, message);
-          r.headers.emplace_back("WWW-Authenticate", "Bearer");
+          auto status = status_of(auth.failure);
+          auto r = http::error_response(status, code, message);
+          if (status == 401)
+            r.headers.emplace_back("WWW-Authenticate", "Bearer");
           return done->send(std::move(r));
         }
+        done = std::make_shared<observed_responder>(
+          done, [deps, who = *auth.who](int status) {
+            deps.safety->answered(deps.store, who, status);
+          });
         const char* scope = needs == http::access::admin ? "admin" : "chat";
         if (!auth.who->has_scope(scope))
           return done->send(http::error_response(
             403, "insufficient_scope",
             std::string("this API key lacks the '") + scope + "' scope"));
         if (auto wait = deps.limiter->admit_request(*auth.who)) {
+          deps.safety->rate_limited(db, *auth.who);
           api::api_error e(429, "rate_limited",
                            "rate limit exceeded for this API key");
           e.retry_after = *wait;
@@ -152,6 +168,7 @@ std::shared_ptr<http::router> make_gateway_routes(const gateway_deps& deps) {
   add_model_routes(table);
   add_job_routes(table);
   add_web_routes(table);
+  add_safety_routes(table);
   return routes;
 }
 

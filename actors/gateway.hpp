@@ -3,6 +3,7 @@
 #include "actors/auth.hpp"
 #include "actors/metrics.hpp"
 #include "actors/protocol/registrar.hpp"
+#include "actors/safety/safety_guard.hpp"
 #include "actors/served_model.hpp"
 #include "actors/service_state.hpp"
 #include "actors/store.hpp"
@@ -57,6 +58,7 @@ struct gateway_deps {
   std::shared_ptr<model_slot> model;
   std::shared_ptr<rate_limiter> limiter;
   std::shared_ptr<service_metrics> metrics;
+  std::shared_ptr<safety_guard> safety;
 };
 
 /// One authenticated API call.
@@ -70,8 +72,9 @@ struct api_call {
 /// database at hand, so it must not block on anything else.
 using api_handler = std::function<void(api_call&, store_context&)>;
 
-/// Registers routes on a router, wrapping authenticated ones: key → 401,
-/// scope → 403, rate limit → 429, then the handler; api_error thrown by a
+/// Registers routes on a router, wrapping authenticated ones: an address
+/// with too many failed keys → 429, key → 401 (suspended: 403), scope →
+/// 403, rate limit → 429, then the handler; api_error thrown by a
 /// handler becomes its error response, anything else a 500 without details.
 class route_table {
 public:

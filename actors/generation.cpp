@@ -55,9 +55,11 @@ struct generation_state {
   std::uint64_t id = 0;
   std::unique_ptr<tokenizer::incremental_detokenizer> detok;
   std::unique_ptr<stop_matcher> stops;
+  std::unique_ptr<safety::output_filter> filter;
   std::string reply;
   std::int32_t received = 0;
   bool stop_string_hit = false;
+  bool content_filtered = false;
   bool cancelled = false;
   bool done = false;
   std::optional<generation_result> result;
@@ -95,11 +97,22 @@ caf::behavior generation(caf::event_based_actor* self, generation_job job,
   st->detok = std::make_unique<tokenizer::incremental_detokenizer>(
     *st->job.model->tokenizer);
   st->stops = std::make_unique<stop_matcher>(st->job.stop_strings);
+  st->filter = std::make_unique<safety::output_filter>(
+    st->job.safety->make_output_filter());
 
-  auto emit = [st](const std::string& text) {
-    auto safe = st->stops->push(text);
+  // Text past the stop strings goes through the output filter to the client.
+  auto deliver = [st, store](const std::string& text) {
+    auto safe = st->filter->push(text);
     st->reply += safe;
     st->job.writer->text(safe);
+    if (st->filter->blocked_by() && !st->content_filtered) {
+      st->content_filtered = true;
+      st->job.safety->output_blocked(store, st->job.who,
+                                     *st->filter->blocked_by());
+    }
+  };
+  auto emit = [st, deliver](const std::string& text) {
+    deliver(st->stops->push(text));
   };
 
   st->job.metrics->active_streams++;
@@ -121,18 +134,23 @@ caf::behavior generation(caf::event_based_actor* self, generation_job job,
   };
 
   // The sequence is over and every chunk is in: flush, store, answer.
-  auto complete = [self, st, store, emit, finish, fail] {
+  auto complete = [self, st, store, emit, deliver, finish, fail] {
     if (st->done || !st->result)
       return;
     emit(st->detok->flush());
-    auto tail = st->stops->flush();
+    deliver(st->stops->flush());
+    auto tail = st->filter->flush();
     st->reply += tail;
     st->job.writer->text(tail);
-    std::string reason = st->cancelled        ? "cancelled"
+    std::string reason = st->content_filtered  ? "content_filter"
+                         : st->cancelled       ? "cancelled"
                          : st->stop_string_hit ? "stop"
                                                : st->result->finish_reason;
     usage_counts usage{st->result->prompt_tokens,
                        st->result->completion_tokens};
+    st->job.safety->record_usage(
+      store, st->job.who.key_id,
+      std::int64_t{usage.prompt_tokens} + usage.completion_tokens);
     if (!st->job.exchange) {
       st->job.writer->end(reason, usage);
       return finish();
@@ -142,7 +160,7 @@ caf::behavior generation(caf::event_based_actor* self, generation_job job,
     ex.reply_tokens = usage.completion_tokens;
     ex.finish_reason = reason;
     auto me = caf::actor_cast<caf::actor>(self);
-    run_in_store(store, [me, ex, user = st->job.user_id,
+    run_in_store(store, [me, ex, user = st->job.who.user_id,
                          session = st->job.session_id](store_context& db) {
       bool ok = db.sessions.append_exchange(user, session, ex);
       caf::anon_send(me, stored_atom::value, ok);
@@ -192,7 +210,7 @@ caf::behavior generation(caf::event_based_actor* self, generation_job job,
       observe_chunk(*st, chunk.tokens.size());
       for (auto token : chunk.tokens) {
         ++st->received;
-        if (st->stop_string_hit)
+        if (st->stop_string_hit || st->content_filtered)
           continue;
         try {
           emit(st->detok->push(token));
@@ -200,7 +218,9 @@ caf::behavior generation(caf::event_based_actor* self, generation_job job,
           log::warn("generation", "worker sent an unknown token id")
             .kv("request", st->id);
         }
-        if (st->stops->stopped()) {
+        if (st->content_filtered) {
+          cancel_remote();
+        } else if (st->stops->stopped()) {
           st->stop_string_hit = true;
           cancel_remote();
         }

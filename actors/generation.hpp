@@ -3,6 +3,7 @@
 #include "actors/metrics.hpp"
 #include "actors/protocol/registrar.hpp"
 #include "actors/reply_writer.hpp"
+#include "actors/safety/safety_guard.hpp"
 #include "actors/served_model.hpp"
 #include "storage/sessions.hpp"
 
@@ -29,20 +30,25 @@ struct generation_job {
   /// session before the writer's `end` (so an acknowledged reply is never
   /// lost); a reply cut short by the client is stored as "cancelled".
   std::optional<storage::exchange> exchange;
-  std::string user_id;
+  /// Whose request it is: the session's owner, the key the filter hits and
+  /// the tokens count against.
+  principal who;
   std::string session_id;
   /// Runs once when the generation is over, however it ended.
   std::function<void()> on_finish;
   /// Where tokens, time to first token and inter-token latency are counted.
   std::shared_ptr<service_metrics> metrics;
+  /// Screens the reply (output rules) and counts the key's tokens.
+  std::shared_ptr<safety_guard> safety;
 };
 
 /// A new request id, unique in this process.
 std::uint64_t next_request_id();
 
 /// The request actor of one generation: asks the pool for tokens, turns
-/// them into text (whole UTF-8, stop strings applied), feeds the writer and
-/// stores the exchange. `atom::cancel` (client gone) cancels the sequence.
+/// them into text (whole UTF-8, stop strings and output filter applied),
+/// feeds the writer and stores the exchange; a filtered reply ends with
+/// finish_reason "content_filter" and keeps only what was sent. `atom::cancel` (client gone) cancels the sequence.
 caf::behavior generation(caf::event_based_actor* self, generation_job job,
                          pool_actor pool, caf::actor store);
 

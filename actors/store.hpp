@@ -5,6 +5,7 @@
 #include "storage/datasets.hpp"
 #include "storage/jobs.hpp"
 #include "storage/models.hpp"
+#include "storage/safety.hpp"
 #include "storage/sessions.hpp"
 #include "storage/users.hpp"
 
@@ -33,6 +34,7 @@ struct store_context {
   storage::datasets_repo datasets{db};
   storage::models_repo models{db};
   storage::jobs_repo jobs{db};
+  storage::safety_repo safety{db};
 };
 
 /// Work to run on the store's thread with the database.

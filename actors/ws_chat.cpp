@@ -34,6 +34,7 @@ struct ws_state {
   gateway_deps deps;
   std::shared_ptr<http::ws_connection> conn;
   std::string key;
+  std::string address;
   std::optional<principal> who;
   bool authenticating = false;
   bool closed = false;
@@ -50,16 +51,27 @@ void send_error(ws_state& st, const std::string& id, int status,
 }
 
 /// Checks the key in the store and tells the actor.
+/// An address that failed too often is refused before the key is looked at.
 void authenticate_async(caf::event_based_actor* self, ws_state& st) {
   st.authenticating = true;
   auto me = caf::actor_cast<caf::actor>(self);
-  run_in_store(st.deps.store, [me, key = st.key](store_context& db) {
+  if (st.deps.safety->auth_throttled(st.address)) {
+    caf::anon_send(me, authed_atom::value, 429,
+                   std::string("too_many_auth_failures"),
+                   std::string("too many failed authentications from this "
+                               "address; retry later"));
+    return;
+  }
+  run_in_store(st.deps.store, [me, key = st.key, address = st.address,
+                               safety = st.deps.safety](store_context& db) {
     auto result = authenticate(db.keys, key, storage::now_seconds());
     if (result.who)
-      caf::anon_send(me, authed_atom::value, *result.who);
-    else
-      caf::anon_send(me, authed_atom::value,
-                     describe(result.failure).second);
+      return caf::anon_send(me, authed_atom::value, *result.who);
+    if (result.failure != auth_failure::missing)
+      safety->auth_failed(address);
+    auto [code, message] = describe(result.failure);
+    caf::anon_send(me, authed_atom::value, status_of(result.failure), code,
+                   message);
   });
 }
 
@@ -75,18 +87,21 @@ void start_chat(store_context& db, const gateway_deps& deps, caf::actor me,
     auto auth = authenticate(db.keys, key, storage::now_seconds());
     if (!auth.who) {
       auto [code, text] = describe(auth.failure);
-      conn->send(ws_error_frame(id, api::api_error(401, code, text)));
+      conn->send(ws_error_frame(
+        id, api::api_error(status_of(auth.failure), code, text)));
       conn->close(close_unauthenticated, "unauthenticated");
       caf::anon_send(me, ended_atom::value, id);
       return;
     }
     const auto& who = *auth.who;
     if (auto wait = deps.limiter->admit_request(who)) {
+      deps.safety->rate_limited(db, who);
       api::api_error e(429, "rate_limited",
                        "rate limit exceeded for this API key");
       e.retry_after = *wait;
       throw e;
     }
+    admit_reply(deps, db, who, {message});
     auto model = resolve_model(deps, std::nullopt);
     auto s = session_id ? db.sessions.find(who.user_id, *session_id)
                         : db.sessions.create(who.user_id, "", "");
@@ -222,10 +237,11 @@ void on_frame(caf::event_based_actor* self, ws_state& st,
 
 caf::behavior ws_chat(caf::event_based_actor* self, gateway_deps deps,
                       std::shared_ptr<http::ws_connection> conn,
-                      std::string header_key) {
+                      std::string header_key, std::string address) {
   auto st = std::make_shared<ws_state>();
   st->deps = std::move(deps);
   st->conn = std::move(conn);
+  st->address = std::move(address);
   if (!header_key.empty()) {
     st->key = std::move(header_key);
     authenticate_async(self, *st);
@@ -240,11 +256,10 @@ caf::behavior ws_chat(caf::event_based_actor* self, gateway_deps deps,
       for (const auto& text : held)
         on_frame(self, *st, text);
     },
-    [st](authed_atom, std::string& message) {
+    [st](authed_atom, int status, std::string& code, std::string& message) {
       st->authenticating = false;
       st->held_frames.clear();
-      st->conn->send(
-        ws_error_frame("", api::api_error(401, "invalid_api_key", message)));
+      st->conn->send(ws_error_frame("", api::api_error(status, code, message)));
       st->conn->close(close_unauthenticated, "unauthenticated");
     },
     [st](started_atom, std::string& id, caf::actor& generation) {
@@ -275,7 +290,8 @@ http::websocket_routes make_websocket_routes(const gateway_deps& deps) {
   routes.paths = {"/v1/ws", "/ws"};
   routes.accept = [deps](http::request& req,
                          std::shared_ptr<http::ws_connection> conn) {
-    auto actor = deps.system->spawn(ws_chat, deps, conn, presented_key(req));
+    auto actor = deps.system->spawn(ws_chat, deps, conn, presented_key(req),
+                                    req.remote_address);
     http::ws_callbacks callbacks;
     callbacks.on_message = [actor](std::string text) {
       caf::anon_send(actor, frame_atom::value, std::move(text));

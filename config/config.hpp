@@ -79,6 +79,30 @@ struct jobs_config {
   std::string device = "auto";
 };
 
+/// Prompt filter and abuse detection. A threshold of 0 turns its signal off;
+/// a key that crosses one is suspended until an admin lifts it.
+struct safety_config {
+  /// Filter hits (input or output) of one key within the window.
+  int filter_hits_threshold = 5;
+  int filter_hits_window_s = 3600;
+  /// Rate-limit refusals (429) of one key within the window.
+  int rate_limit_hits_threshold = 100;
+  int rate_limit_hits_window_s = 600;
+  /// Share of a key's answers that are errors (status >= 400, percent), once
+  /// it made at least error_min_requests within the window.
+  int error_ratio_percent = 90;
+  int error_min_requests = 100;
+  int error_window_s = 600;
+  /// Failed authentications from one address within the window; more are
+  /// refused with 429 before any key is checked.
+  int auth_failures_per_address = 50;
+  int auth_failures_window_s = 60;
+  /// Code points of generated text held back while a regex screens output.
+  int output_holdback_chars = 32;
+  /// Code points of already sent text scanned again with new text.
+  int output_window_chars = 256;
+};
+
 /// The model `chatd` serves.
 struct model_config {
   /// Checkpoint directory of the model served at start; empty: the bundled
@@ -100,6 +124,7 @@ struct config {
   workers_config workers;
   worker_config worker;
   jobs_config jobs;
+  safety_config safety;
   model_config model;
   log_config log;
 };

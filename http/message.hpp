@@ -26,6 +26,8 @@ struct request {
   std::string body;
   /// Path parameters captured by the route ({id} → value).
   std::map<std::string, std::string> params;
+  /// IP address of the connection's peer (empty when unknown).
+  std::string remote_address;
 
   /// The header's value, or empty.
   const std::string& header(const std::string& lowercase_name) const;

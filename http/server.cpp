@@ -242,6 +242,10 @@ private:
     lowest().expires_never();
     auto& raw = parser_->get();
     auto req = to_request(raw);
+    beast::error_code peer_ec;
+    auto peer = lowest().socket().remote_endpoint(peer_ec);
+    if (!peer_ec)
+      req.remote_address = peer.address().to_string();
     if (beast::websocket::is_upgrade(raw) && websockets_
         && std::find(websockets_->paths.begin(), websockets_->paths.end(),
                      req.path)

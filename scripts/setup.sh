@@ -14,6 +14,7 @@ packages=(
   libssl-dev openssl
   catch2
   nlohmann-json3-dev
+  libre2-dev libicu-dev
   python3
   chromium
 )

@@ -15,7 +15,10 @@ namespace {
 
 constexpr const char* columns
   = "id, user_id, name, prefix, scopes, rate_limit_rpm, max_streams, "
-    "created_at, expires_at, revoked_at";
+    "created_at, expires_at, revoked_at, suspended_at, suspended_reason, "
+    "token_quota_daily";
+/// Index of secret_hash after `columns` in by_prefix_.
+constexpr int hash_column = 13;
 
 std::optional<std::int64_t> optional_int(const SQLite::Column& c) {
   if (c.isNull())
@@ -51,6 +54,10 @@ api_key read_key(SQLite::Statement& st) {
   k.created_at = st.getColumn(7).getInt64();
   k.expires_at = optional_int(st.getColumn(8));
   k.revoked_at = optional_int(st.getColumn(9));
+  k.suspended_at = optional_int(st.getColumn(10));
+  k.suspended_reason = st.getColumn(11).isNull() ? ""
+                                                  : st.getColumn(11).getString();
+  k.token_quota_daily = optional_int(st.getColumn(12));
   return k;
 }
 
@@ -70,9 +77,10 @@ bool api_key::has_scope(const std::string& scope) const {
 api_keys_repo::api_keys_repo(SQLite::Database& db)
   : insert_(db,
             "INSERT INTO api_keys (id, user_id, name, prefix, secret_hash, "
-            "scopes, rate_limit_rpm, max_streams, created_at, expires_at) "
-            "VALUES (:id, :user_id, :name, :prefix, :hash, :scopes, :rpm, "
-            ":max_streams, :created_at, :expires_at)"),
+            "scopes, rate_limit_rpm, max_streams, created_at, expires_at, "
+            "token_quota_daily) VALUES (:id, :user_id, :name, :prefix, "
+            ":hash, :scopes, :rpm, :max_streams, :created_at, :expires_at, "
+            ":quota)"),
     by_prefix_(db, std::string("SELECT ") + columns
                      + ", secret_hash FROM api_keys WHERE prefix = :prefix"),
     by_id_(db,
@@ -83,7 +91,13 @@ api_keys_repo::api_keys_repo(SQLite::Database& db)
                    + " FROM api_keys WHERE user_id = :user_id "
                      "ORDER BY created_at DESC, rowid DESC"),
     revoke_(db, "UPDATE api_keys SET revoked_at = :now "
-                "WHERE id = :id AND revoked_at IS NULL") {
+                "WHERE id = :id AND revoked_at IS NULL"),
+    suspend_(db, "UPDATE api_keys SET suspended_at = :now, "
+                 "suspended_reason = :reason "
+                 "WHERE id = :id AND suspended_at IS NULL"),
+    lift_(db, "UPDATE api_keys SET suspended_at = NULL, "
+              "suspended_reason = NULL "
+              "WHERE id = :id AND suspended_at IS NOT NULL") {
 }
 
 created_api_key api_keys_repo::create(const api_key_spec& spec) {
@@ -99,6 +113,7 @@ created_api_key api_keys_repo::create(const api_key_spec& spec) {
   k.max_streams = spec.max_streams;
   k.created_at = now_seconds();
   k.expires_at = spec.expires_at;
+  k.token_quota_daily = spec.token_quota_daily;
   auto hash = sha256(out.secret);
   statement_scope s(insert_);
   insert_.bind(":id", k.id);
@@ -111,6 +126,7 @@ created_api_key api_keys_repo::create(const api_key_spec& spec) {
   bind_optional(insert_, ":max_streams", k.max_streams);
   insert_.bind(":created_at", k.created_at);
   bind_optional(insert_, ":expires_at", k.expires_at);
+  bind_optional(insert_, ":quota", k.token_quota_daily);
   insert_.exec();
   return out;
 }
@@ -120,7 +136,7 @@ std::optional<api_key> api_keys_repo::find_by_secret(const std::string& secret) 
   statement_scope s(by_prefix_);
   by_prefix_.bind(":prefix", api_key_prefix(secret));
   while (by_prefix_.executeStep()) {
-    auto stored = by_prefix_.getColumn(10);
+    auto stored = by_prefix_.getColumn(hash_column);
     if (stored.getBytes() == static_cast<int>(hash.size())
         && CRYPTO_memcmp(stored.getBlob(), hash.data(), hash.size()) == 0)
       return read_key(by_prefix_);
@@ -152,6 +168,20 @@ bool api_keys_repo::revoke(const std::string& id) {
   revoke_.bind(":now", now_seconds());
   revoke_.bind(":id", id);
   return revoke_.exec() > 0;
+}
+
+bool api_keys_repo::suspend(const std::string& id, const std::string& reason) {
+  statement_scope s(suspend_);
+  suspend_.bind(":now", now_seconds());
+  suspend_.bind(":reason", reason);
+  suspend_.bind(":id", id);
+  return suspend_.exec() > 0;
+}
+
+bool api_keys_repo::lift_suspension(const std::string& id) {
+  statement_scope s(lift_);
+  lift_.bind(":id", id);
+  return lift_.exec() > 0;
 }
 
 } // namespace chat::storage

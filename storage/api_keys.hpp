@@ -22,6 +22,11 @@ struct api_key {
   std::int64_t created_at = 0;
   std::optional<std::int64_t> expires_at;
   std::optional<std::int64_t> revoked_at;
+  /// Set while the key is suspended for abuse (until an admin lifts it).
+  std::optional<std::int64_t> suspended_at;
+  std::string suspended_reason;
+  /// Most tokens (prompt and completion) the key may use per UTC day.
+  std::optional<std::int64_t> token_quota_daily;
 
   bool has_scope(const std::string& scope) const;
 };
@@ -34,6 +39,7 @@ struct api_key_spec {
   std::optional<std::int64_t> rate_limit_rpm;
   std::optional<std::int64_t> max_streams;
   std::optional<std::int64_t> expires_at;
+  std::optional<std::int64_t> token_quota_daily = {};
 };
 
 /// A freshly created key together with its secret, which exists only here.
@@ -63,6 +69,13 @@ public:
   /// it was already revoked.
   bool revoke(const std::string& id);
 
+  /// Suspends the key now for `reason`. Returns false when there was no
+  /// such key or it was already suspended.
+  bool suspend(const std::string& id, const std::string& reason);
+
+  /// Lifts a suspension. Returns false when the key was not suspended.
+  bool lift_suspension(const std::string& id);
+
 private:
   SQLite::Statement insert_;
   SQLite::Statement by_prefix_;
@@ -70,6 +83,8 @@ private:
   SQLite::Statement all_;
   SQLite::Statement by_user_;
   SQLite::Statement revoke_;
+  SQLite::Statement suspend_;
+  SQLite::Statement lift_;
 };
 
 } // namespace chat::storage

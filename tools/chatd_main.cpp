@@ -123,6 +123,12 @@ int run(const chat::config& cfg) {
   deps.model = std::make_shared<chat::model_slot>(model);
   deps.limiter = std::make_shared<chat::rate_limiter>();
   deps.metrics = std::make_shared<chat::service_metrics>();
+  deps.safety = std::make_shared<chat::safety_guard>(cfg.safety);
+  // Queued before any request can reach the store, so the first one is
+  // already screened.
+  chat::run_in_store(store, [safety = deps.safety](chat::store_context& db) {
+    safety->load_rules(db);
+  });
 
   chat::job_runner_spec jobs;
   jobs.data_dir = cfg.data_dir;

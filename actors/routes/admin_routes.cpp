@@ -19,6 +19,7 @@ using json = nlohmann::json;
 constexpr std::size_t max_name_length = 64;
 constexpr std::int64_t max_rpm = 1'000'000;
 constexpr std::int64_t max_streams_limit = 10'000;
+constexpr std::int64_t max_token_quota = 1'000'000'000'000;
 constexpr std::int64_t max_unix_time = 253402300799; // 9999-12-31
 constexpr auto workers_timeout = std::chrono::seconds(5);
 
@@ -47,7 +48,11 @@ json key_json(const storage::api_key& k) {
           {"max_streams", opt(k.max_streams)},
           {"created_at", k.created_at},
           {"expires_at", opt(k.expires_at)},
-          {"revoked_at", opt(k.revoked_at)}};
+          {"revoked_at", opt(k.revoked_at)},
+          {"suspended_at", opt(k.suspended_at)},
+          {"suspended_reason", k.suspended_at ? json(k.suspended_reason)
+                                              : json(nullptr)},
+          {"token_quota_daily", opt(k.token_quota_daily)}};
 }
 
 json deleted_json(const std::string& id, const char* object) {
@@ -144,6 +149,8 @@ void create_key(api_call& call, store_context& db) {
   spec.max_streams = optional_integer(body, "max_streams", 1,
                                       max_streams_limit);
   spec.expires_at = optional_integer(body, "expires_at", 1, max_unix_time);
+  spec.token_quota_daily = optional_integer(body, "token_quota_daily", 1,
+                                            max_token_quota);
   auto created = db.keys.create(spec);
   auto out = key_json(created.key);
   out["key"] = created.secret;
@@ -163,6 +170,18 @@ void revoke_key(api_call& call, store_context& db) {
   if (!key)
     throw api::api_error(404, "key_not_found", "no API key with id '" + id + "'");
   db.keys.revoke(id);
+  send_json(call, 200, key_json(*db.keys.find(id)));
+}
+
+/// Lifts an abuse suspension and closes the key's alerts.
+void unsuspend_key(api_call& call, store_context& db) {
+  const auto& id = call.req.params.at("id");
+  if (!db.keys.find(id))
+    throw api::api_error(404, "key_not_found", "no API key with id '" + id + "'");
+  if (!db.keys.lift_suspension(id))
+    throw api::api_error(409, "key_not_suspended",
+                         "the API key '" + id + "' is not suspended");
+  db.safety.lift_alerts(id);
   send_json(call, 200, key_json(*db.keys.find(id)));
 }
 
@@ -274,6 +293,8 @@ void add_admin_routes(route_table& table) {
   table.add("POST", "/admin/keys", access::admin, create_key);
   table.add("GET", "/admin/keys", access::admin, list_keys);
   table.add("DELETE", "/admin/keys/{id}", access::admin, revoke_key);
+  table.add("POST", "/admin/keys/{id}/unsuspend", access::admin,
+            unsuspend_key);
   table.add("GET", "/admin/sessions", access::admin, admin_list_sessions);
   table.add("GET", "/admin/sessions/{id}", access::admin, admin_show_session);
   table.add("GET", "/admin/sessions/{id}/export", access::admin,

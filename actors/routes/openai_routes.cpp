@@ -22,6 +22,10 @@ void wire_cancel(const http::responder_ptr& done, caf::actor generation) {
 void chat_completions(const gateway_deps& deps, api_call& call,
                       store_context& db) {
   auto req = api::parse_chat_completion(api::parse_body(call.req.body));
+  std::vector<std::string> texts;
+  for (const auto& m : req.messages)
+    texts.push_back(m.content);
+  admit_reply(deps, db, call.who, texts);
   auto model = resolve_model(deps, req.model);
   std::vector<tokenizer::chat_message> messages;
   std::optional<storage::exchange> exchange;
@@ -64,8 +68,10 @@ void chat_completions(const gateway_deps& deps, api_call& call,
   wire_cancel(call.done, actor);
 }
 
-void completions(const gateway_deps& deps, api_call& call, store_context&) {
+void completions(const gateway_deps& deps, api_call& call,
+                 store_context& db) {
   auto req = api::parse_completion(api::parse_body(call.req.body));
+  admit_reply(deps, db, call.who, {req.prompt});
   auto model = resolve_model(deps, req.model);
   auto prompt = build_text_prompt(*model, req.prompt, req.options.max_tokens);
   reply_meta meta{"cmpl-" + storage::new_id("c").substr(2), model->id,

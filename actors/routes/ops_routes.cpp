@@ -72,7 +72,8 @@ void add_metrics_route(route_table& table) {
     "GET", "/metrics", [deps](http::request&, http::responder_ptr done) {
       deps.system->spawn([deps, done](caf::event_based_actor* self) {
         auto answer = [deps, done](const std::string& workers) {
-          auto body = deps.metrics->render() + workers
+          auto body = deps.metrics->render() + deps.safety->render_metrics()
+                      + workers
                       + "# TYPE chatd_workers_ready gauge\nchatd_workers_ready "
                       + std::to_string(deps.status->ready_workers.load())
                       + "\n";

@@ -25,6 +25,9 @@ void add_job_routes(route_table& table);
 /// /admin/datasets.
 void add_dataset_routes(route_table& table);
 
+/// /admin/filters*, /admin/alerts.
+void add_safety_routes(route_table& table);
+
 /// /admin/users, /admin/keys, /admin/sessions, /admin/workers.
 void add_admin_routes(route_table& table);
 

@@ -113,6 +113,7 @@ void post_message(const gateway_deps& deps, api_call& call,
                   store_context& db) {
   auto req = api::parse_session_message(api::parse_body(call.req.body));
   auto s = require_session(db, call.who, call.req.params.at("id"));
+  admit_reply(deps, db, call.who, {req.content});
   reply_in_session(deps, call, db, s, req.content, req.options,
                    [&](const reply_meta& meta) {
                      return make_session_writer(call.done, meta,
@@ -127,6 +128,7 @@ void simple_chat(const gateway_deps& deps, api_call& call, store_context& db) {
   if (!message || message->empty())
     throw api::bad_param("message", "'message' is required");
   auto session_id = optional_string(body, "session_id");
+  admit_reply(deps, db, call.who, {*message});
   auto s = session_id ? require_session(db, call.who, *session_id)
                       : db.sessions.create(call.who.user_id, "", "");
   api::generation_options options;

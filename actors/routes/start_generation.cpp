@@ -20,6 +20,12 @@ std::int64_t message_tokens(const served_model& model,
       .size());
 }
 
+void admit_reply(const gateway_deps& deps, store_context& db,
+                 const principal& who, const std::vector<std::string>& texts) {
+  deps.safety->check_quota(db, who);
+  deps.safety->screen_input(db, who, texts);
+}
+
 std::shared_ptr<const served_model>
 resolve_model(const gateway_deps& deps, const std::optional<std::string>& name) {
   auto model = deps.model->get();
@@ -62,7 +68,8 @@ caf::actor start_generation(const gateway_deps& deps, const principal& who,
   job.writer = std::move(plan.writer);
   job.exchange = std::move(plan.exchange);
   job.metrics = deps.metrics;
-  job.user_id = who.user_id;
+  job.safety = deps.safety;
+  job.who = who;
   job.session_id = std::move(plan.session_id);
   job.on_finish = [limiter = deps.limiter, key = who.key_id,
                    then = std::move(plan.on_finish)] {

@@ -27,6 +27,12 @@ struct reply_plan {
 caf::actor start_generation(const gateway_deps& deps, const principal& who,
                             reply_plan plan);
 
+/// Checks a request for a reply before anything is stored: 429 when the
+/// key used its daily token quota, 400 `content_filter` when an input rule
+/// matches one of `texts` (what the client sent).
+void admit_reply(const gateway_deps& deps, store_context& db,
+                 const principal& who, const std::vector<std::string>& texts);
+
 /// The model a request names: the served one (its id or "default"), else
 /// 404 model_not_found; 503 when none is loaded.
 std::shared_ptr<const served_model>

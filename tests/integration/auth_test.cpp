@@ -51,6 +51,7 @@ std::vector<chat::http::route> route_table() {
   deps.model = std::make_shared<chat::model_slot>(nullptr);
   deps.limiter = std::make_shared<chat::rate_limiter>();
   deps.metrics = std::make_shared<chat::service_metrics>();
+  deps.safety = std::make_shared<chat::safety_guard>(chat::safety_config{});
   return chat::make_gateway_routes(deps)->routes();
 }
 
@@ -70,7 +71,9 @@ std::string concrete(const std::string& pattern) {
 } // namespace
 
 TEST_CASE("authorization matrix over every route", "[integration]") {
-  chatd_process chatd;
+  // Hundreds of bad keys from one address on purpose: without the
+  // failed-authentication throttle, which safety_test covers.
+  chatd_process chatd({"--safety.auth_failures_per_address", "0"});
   chatd.start();
   auto admin = chatd.admin_key();
   auto chat_user = make_user(chatd, admin, "matrix-chat");

@@ -34,7 +34,7 @@ int keys_command(const command_line& cl) {
       << "chatctl keys list [--user USER_ID]\n"
          "chatctl keys create --user USER_ID [--scopes chat|chat,admin]\n"
          "                    [--name NAME] [--rpm N] [--max-streams N]\n"
-         "                    [--expires-at UNIX_SECONDS]\n"
+         "                    [--expires-at UNIX_SECONDS] [--token-quota N]\n"
          "  prints the new key once; it cannot be shown again\n"
          "chatctl keys revoke KEY_ID\n";
     return 0;
@@ -73,6 +73,8 @@ int keys_command(const command_line& cl) {
       body["max_streams"] = *v;
     if (auto v = int_flag(cl, "expires-at"))
       body["expires_at"] = *v;
+    if (auto v = int_flag(cl, "token-quota"))
+      body["token_quota_daily"] = *v;
     auto key = api.call("POST", "/admin/keys", body);
     if (cl.json)
       std::cout << key.dump() << "\n";

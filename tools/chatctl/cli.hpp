@@ -137,6 +137,9 @@ int workers_command(const command_line& cl);
 int datasets_command(const command_line& cl);
 int jobs_command(const command_line& cl);
 int models_command(const command_line& cl);
+/// `chatctl filters|alerts ...`: the prompt filter and abuse alerts.
+int filters_command(const command_line& cl);
+int alerts_command(const command_line& cl);
 
 /// `chatctl chat`: an interactive streaming chat on stdin/stdout.
 int chat_command(const command_line& cl);

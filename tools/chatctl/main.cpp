@@ -24,6 +24,8 @@ Commands:
   status                     liveness and readiness of the service
   users list|create|delete   manage users
   keys list|create|revoke    manage API keys
+  filters list|add|remove    manage prompt filter rules
+  alerts list|history|lift   abuse alerts and key suspensions
   sessions list|show|export|delete
                              chat sessions of every user
   workers                    status of the inference workers
@@ -123,6 +125,10 @@ int main(int argc, char** argv) {
       return chat::cli::jobs_command(cl);
     if (command == "models")
       return chat::cli::models_command(cl);
+    if (command == "filters")
+      return chat::cli::filters_command(cl);
+    if (command == "alerts")
+      return chat::cli::alerts_command(cl);
     if (command == "chat")
       return chat::cli::chat_command(cl);
     if (command == "bench")
