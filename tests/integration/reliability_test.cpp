@@ -68,6 +68,40 @@ private:
   int fd_;
 };
 
+/// How one streamed chat completion ended.
+struct stream_outcome {
+  /// 0 when no answer came (e.g. the connection was refused).
+  int status = 0;
+  /// The body as received, plus "[client: ...]" when the client failed.
+  std::string body;
+  bool failed = false;
+};
+
+const json streamed_chat{{"messages", {{{"role", "user"}, {"content", "Hi"}}}},
+                         {"max_tokens", 100},
+                         {"temperature", 1.0},
+                         {"stream", true}};
+
+stream_outcome stream_chat(const chat::http::endpoint& gateway,
+                           const std::string& key) {
+  stream_outcome out;
+  try {
+    chat::http::fetch_stream(
+      gateway, "POST", "/v1/chat/completions", streamed_chat.dump(),
+      json_auth(key),
+      {[&](int s, const chat::http::header_map&) { out.status = s; },
+       [&](const std::string& data) {
+         out.body += data;
+         return true;
+       }},
+      std::chrono::seconds(20));
+  } catch (const std::exception& e) {
+    out.failed = true;
+    out.body += std::string("[client: ") + e.what() + "]";
+  }
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("a client trickling its header is dropped at the read timeout "
@@ -259,10 +293,6 @@ TEST_CASE("a worker killed with SIGKILL under 8 streaming clients: every "
   REQUIRE(eventually([&] { return ready(chatd); }));
   const auto key = chatd.admin_key();
   const chat::http::endpoint gateway{"127.0.0.1", chatd.port()};
-  const json request{{"messages", {{{"role", "user"}, {"content", "Hi"}}}},
-                     {"max_tokens", 100},
-                     {"temperature", 1.0},
-                     {"stream", true}};
 
   // Each client streams in a loop and records how each stream ended: a
   // clean end ([DONE]), a clean error (an error event, or an error answer
@@ -276,23 +306,8 @@ TEST_CASE("a worker killed with SIGKILL under 8 streaming clients: every "
   for (int c = 0; c < 8; ++c)
     clients.emplace_back([&] {
       while (!stop) {
-        int status = 0;
-        std::string body;
         const auto began = steady::now();
-        try {
-          chat::http::fetch_stream(gateway, "POST", "/v1/chat/completions",
-                                   request.dump(), json_auth(key),
-                                   {[&](int s, const chat::http::header_map&) {
-                                      status = s;
-                                    },
-                                    [&](const std::string& data) {
-                                      body += data;
-                                      return true;
-                                    }},
-                                   std::chrono::seconds(20));
-        } catch (const std::exception& e) {
-          body += std::string("[client: ") + e.what() + "]";
-        }
+        const auto [status, body, failed] = stream_chat(gateway, key);
         const long took = std::chrono::duration_cast<std::chrono::milliseconds>(
                             steady::now() - began)
                             .count();
@@ -343,10 +358,6 @@ TEST_CASE("SIGTERM drains: streams in flight complete, new connections are "
   REQUIRE(eventually([&] { return ready(chatd); }));
   const auto key = chatd.admin_key();
   const chat::http::endpoint gateway{"127.0.0.1", chatd.port()};
-  const json request{{"messages", {{{"role", "user"}, {"content", "Hi"}}}},
-                     {"max_tokens", 100},
-                     {"temperature", 1.0},
-                     {"stream", true}};
   // Clients stream in a loop until they cannot connect any more; a stream
   // that began must end with [DONE].
   std::atomic<int> completed{0}, cut{0};
@@ -354,23 +365,9 @@ TEST_CASE("SIGTERM drains: streams in flight complete, new connections are "
   for (int c = 0; c < 4; ++c)
     clients.emplace_back([&] {
       for (;;) {
-        int status = 0;
-        std::string body;
-        try {
-          chat::http::fetch_stream(gateway, "POST", "/v1/chat/completions",
-                                   request.dump(), json_auth(key),
-                                   {[&](int s, const chat::http::header_map&) {
-                                      status = s;
-                                    },
-                                    [&](const std::string& data) {
-                                      body += data;
-                                      return true;
-                                    }},
-                                   std::chrono::seconds(20));
-        } catch (const std::exception&) {
-          if (status == 0)
-            return;  // refused: chatd no longer accepts
-        }
+        const auto [status, body, failed] = stream_chat(gateway, key);
+        if (failed && status == 0)
+          return;  // refused: chatd no longer accepts
         if (status == 200 && body.find("data: [DONE]") != std::string::npos)
           ++completed;
         else

@@ -69,22 +69,6 @@ double number_flag(const command_line& cl, const std::string& name,
   return value;
 }
 
-/// Flags bench does not know are typos: refuse them rather than ignore.
-void reject_unknown_flags(const command_line& cl) {
-  static const char* const known[]
-    = {"ca-file",       "concurrency", "requests", "prompt-words",
-       "output-tokens", "ignore-eos",  "temperature", "api",
-       "model",         "timeout"};
-  for (const auto& [name, value] : cl.flags) {
-    bool found = false;
-    for (const char* k : known)
-      found = found || name == k;
-    if (!found)
-      throw cli_error("unknown option --" + name
-                      + " (see chatctl bench --help)");
-  }
-}
-
 } // namespace
 
 base_url parse_base_url(const std::string& url) {
@@ -132,10 +116,13 @@ base_url parse_base_url(const std::string& url) {
 }
 
 bench_options parse_bench_options(const command_line& cl) {
-  reject_unknown_flags(cl);
+  // Flags bench does not know are typos: refuse them rather than ignore.
+  reject_unknown_flags(cl, {"concurrency", "requests", "prompt-words",
+                            "output-tokens", "ignore-eos", "temperature", "api",
+                            "model", "timeout"});
   bench_options o;
   o.server = parse_base_url(cl.url);
-  o.server.to.ca_file = cl.flag("ca-file");
+  o.server.to.ca_file = cl.ca_file;
   o.key = cl.key;
   constexpr int most = 1 << 20;
   o.concurrency = int_flag(cl, "concurrency", o.concurrency, 1, 1024);

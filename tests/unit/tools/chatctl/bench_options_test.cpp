@@ -6,10 +6,11 @@ using namespace chat::cli;
 
 namespace {
 
-command_line with_flags(std::map<std::string, std::string> flags,
+command_line with_flags(std::multimap<std::string, std::string> flags,
                         std::string url = "http://127.0.0.1:8080") {
   command_line cl;
   cl.url = std::move(url);
+  cl.words = {"bench"};
   cl.flags = std::move(flags);
   return cl;
 }
@@ -69,12 +70,13 @@ TEST_CASE("parse_bench_options has defaults for every flag", "[unit]") {
 }
 
 TEST_CASE("parse_bench_options reads every flag", "[unit]") {
-  auto o = parse_bench_options(with_flags(
+  auto cl = with_flags(
     {{"concurrency", "16"}, {"requests", "64"}, {"prompt-words", "100"},
      {"output-tokens", "32"}, {"ignore-eos", "off"}, {"temperature", "0.7"},
-     {"api", "completions"}, {"model", "m"}, {"timeout", "5"},
-     {"ca-file", "/tmp/ca.pem"}},
-    "https://h:8443"));
+     {"api", "completions"}, {"model", "m"}, {"timeout", "5"}},
+    "https://h:8443");
+  cl.ca_file = "/tmp/ca.pem";
+  auto o = parse_bench_options(cl);
   CHECK(o.concurrency == 16);
   CHECK(o.requests == 64);
   CHECK(o.prompt_words == 100);
@@ -105,7 +107,7 @@ TEST_CASE("parse_bench_options names the flag that is wrong", "[unit]") {
   CHECK_THAT(error_of(with_flags({{"api", "embeddings"}})),
              Catch::Contains("--api"));
   CHECK_THAT(error_of(with_flags({{"concurency", "4"}})),
-             Catch::Contains("unknown option --concurency"));
+             Catch::Contains("unknown flag --concurency"));
   CHECK_THAT(error_of(with_flags({}, "localhost:8080")),
              Catch::Contains("--url"));
 }
