@@ -78,7 +78,9 @@ bool abuse_monitor::note_rate_limited(const std::string& key_id,
 
 bool abuse_monitor::note_answer(const std::string& key_id, int status,
                                 clock::time_point now) {
-  if (limits_.error_ratio_percent <= 0)
+  // Server failures (5xx, e.g. a worker that died) are not the client's
+  // doing: they neither count against a key nor for it.
+  if (limits_.error_ratio_percent <= 0 || status >= 500)
     return false;
   auto span = seconds(limits_.error_window_s);
   std::lock_guard<std::mutex> guard(mutex_);

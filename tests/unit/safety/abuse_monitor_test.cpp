@@ -42,7 +42,10 @@ TEST_CASE("rate-limit hits and error ratio are per key", "[unit]") {
   CHECK(m.note_rate_limited("k", t + 1s));
   CHECK_FALSE(m.note_answer("e", 200, t));
   CHECK_FALSE(m.note_answer("e", 400, t));
-  CHECK_FALSE(m.note_answer("e", 500, t));
+  CHECK_FALSE(m.note_answer("e", 429, t));
+  // Server failures count neither way.
+  for (int i = 0; i < 10; ++i)
+    CHECK_FALSE(m.note_answer("e", 503, t));
   // Four answers, three errors: 75% >= 50% once the minimum is reached.
   CHECK(m.note_answer("e", 404, t));
   CHECK_FALSE(m.note_answer("fine", 200, t));
