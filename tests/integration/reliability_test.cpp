@@ -12,6 +12,8 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -383,4 +385,79 @@ TEST_CASE("SIGTERM drains: streams in flight complete, new connections are "
   CHECK(cut.load() == 0);
   INFO(chatd.log());
   CHECK(chatd.log().find("chatd: shutting down") != std::string::npos);
+}
+
+namespace {
+
+/// Open file descriptors of process `pid`.
+std::size_t open_fds(int pid) {
+  std::size_t n = 0;
+  for (auto it = std::filesystem::directory_iterator(
+         "/proc/" + std::to_string(pid) + "/fd");
+       it != std::filesystem::directory_iterator(); ++it)
+    ++n;
+  return n;
+}
+
+/// Resident memory of process `pid` in KiB.
+long rss_kib(int pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+} // namespace
+
+TEST_CASE("200 idle WebSockets and 32 streaming chats: every stream "
+          "completes and chatd's descriptors and memory return to baseline",
+          "[integration]") {
+  chatd_process chatd;
+  chatd.start();
+  REQUIRE(eventually([&] { return ready(chatd); }));
+  const int pid = std::stoi(chatd.log_values("chatd: listening", "pid").back());
+  const auto key = chatd.admin_key();
+  const chat::http::endpoint gateway{"127.0.0.1", chatd.port()};
+  // Warm up (first request, allocator pools), then take the baseline.
+  REQUIRE(stream_chat(gateway, key).status == 200);
+  REQUIRE(eventually([&] { return open_fds(pid) > 0; }));
+  const auto fds_before = open_fds(pid);
+  const auto rss_before = rss_kib(pid);
+
+  std::vector<std::unique_ptr<chat::testing::ws_client>> idle;
+  for (int i = 0; i < 200; ++i)
+    idle.push_back(std::make_unique<chat::testing::ws_client>(
+      chatd.port(), "/ws",
+      chat::testing::header_pairs{{"Authorization", "Bearer " + key}}));
+  // The baseline may still hold the warm-up's closing socket.
+  CHECK(open_fds(pid) >= fds_before + 199);
+
+  std::atomic<int> completed{0};
+  std::vector<std::thread> streams;
+  for (int i = 0; i < 32; ++i)
+    streams.emplace_back([&] {
+      auto outcome = stream_chat(gateway, key);
+      if (outcome.status == 200
+          && outcome.body.find("data: [DONE]") != std::string::npos)
+        ++completed;
+    });
+  for (auto& t : streams)
+    t.join();
+  CHECK(completed.load() == 32);
+  const auto fds_loaded = open_fds(pid);
+  const auto rss_loaded = rss_kib(pid);
+
+  idle.clear();
+  CHECK(eventually([&] { return open_fds(pid) <= fds_before; },
+                   std::chrono::seconds(20)));
+  const auto rss_after = rss_kib(pid);
+  // The allocator keeps some pages; a leak of the sockets' buffers would
+  // be far more than this.
+  CHECK(rss_after <= rss_before + 16 * 1024);
+  UNSCOPED_INFO("fds " << fds_before << " -> " << fds_loaded << " -> "
+                       << open_fds(pid) << "; RSS KiB " << rss_before
+                       << " -> " << rss_loaded << " -> " << rss_after);
+  CHECK(chatd.get("/healthz").status == 200);
 }
