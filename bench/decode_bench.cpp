@@ -4,6 +4,7 @@
 //
 //   decode_bench [--shape 100m|small] [--quick] [--threads N]
 //                [--new-tokens N] [--naive-tokens N] [--prefill N]
+//                [--batches 1,8,32]
 //
 // The naive baseline's cost per token grows with the sequence, so timing
 // only its first --naive-tokens tokens flatters it: the speedup printed is a
@@ -101,6 +102,19 @@ double prefill_tokens_per_sec(model::gpt& m, int64_t length) {
   return static_cast<double>(runs * length) / total;
 }
 
+std::vector<int64_t> parse_batches(const std::string& list) {
+  std::vector<int64_t> batches;
+  size_t begin = 0;
+  while (begin <= list.size()) {
+    const auto comma = std::min(list.find(',', begin), list.size());
+    const auto batch = std::stoll(list.substr(begin, comma - begin));
+    if (batch < 1) throw std::runtime_error("--batches: sizes must be >= 1");
+    batches.push_back(batch);
+    begin = comma + 1;
+  }
+  return batches;
+}
+
 options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
@@ -114,6 +128,7 @@ options parse(int argc, char** argv) {
     else if (arg == "--new-tokens") o.new_tokens = std::stoll(value());
     else if (arg == "--naive-tokens") o.naive_tokens = std::stoll(value());
     else if (arg == "--prefill") o.prefill = std::stoll(value());
+    else if (arg == "--batches") o.batches = parse_batches(value());
     else if (arg == "--quick") o.new_tokens = 16, o.naive_tokens = 8;
     else throw std::runtime_error("unknown argument " + arg);
   }
