@@ -19,6 +19,7 @@
 #include <torch/torch.h>
 
 #include "bench/bench_shapes.hpp"
+#include "model/cpu_thread_team.hpp"
 #include "model/gpt.hpp"
 #include "model/kv_cache.hpp"
 
@@ -140,7 +141,10 @@ options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     const auto o = parse(argc, argv);
-    if (o.threads > 0) torch::set_num_threads(o.threads);
+    if (o.threads > 0) {
+      torch::set_num_threads(o.threads);
+      model::set_cpu_kernel_threads(o.threads);
+    }
     c10::InferenceMode inference;
     torch::manual_seed(1337);
     auto config = bench::shape_config(o.shape);
@@ -151,11 +155,12 @@ int main(int argc, char** argv) {
     const auto naive_steps = std::min(o.naive_tokens, new_tokens);
     std::printf("decode_bench: shape %s (%lld layers, d %lld, %lld heads, "
                 "ctx %lld, vocab %lld), prompt %lld, greedy, fp32 CPU, "
-                "torch threads %d\n",
+                "torch threads %d, kernel threads %d\n",
                 o.shape.c_str(), (long long)config.n_layer,
                 (long long)config.d_model, (long long)config.n_head,
                 (long long)config.context, (long long)config.vocab_size,
-                (long long)o.prompt, torch::get_num_threads());
+                (long long)o.prompt, torch::get_num_threads(),
+                model::cpu_thread_team::shared().size());
     std::printf("%6s | %20s | %22s | %8s | %s\n", "batch",
                 "cached tok/s", "naive tok/s", "speedup", "same tokens");
     for (auto B : o.batches) {

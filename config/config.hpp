@@ -67,6 +67,9 @@ struct worker_config {
   /// KV-cache slots per model beyond max_batch that keep finished
   /// sequences' prefixes for the next turn; 0 turns prefix reuse off.
   int prefix_cache_slots = 4;
+  /// Threads the CPU decode kernels split each step over; 0: one per
+  /// hardware thread. Lower it when other busy processes share the cores.
+  int compute_threads = 0;
 };
 
 /// Training jobs (`POST /admin/jobs`), which `chatd` runs one at a time as

@@ -267,6 +267,11 @@ const std::vector<field>& fields() {
                     return c.worker.prefix_cache_slots;
                   },
                   0, 1024),
+    integer_field("worker.compute_threads", "",
+                  "threads the CPU decode kernels use (0: one per hardware "
+                  "thread)",
+                  [](auto& c) -> auto& { return c.worker.compute_threads; },
+                  0, 1024),
     string_field("jobs.binary", "",
                  "path of chat-train (default: next to chatd)",
                  [](auto& c) -> auto& { return c.jobs.binary; }),

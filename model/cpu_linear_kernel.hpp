@@ -1,8 +1,6 @@
 #pragma once
-// The few-row linear kernel, written once over a SIMD flavour V and compiled
-// once per instruction set (cpu_linear_avx2.cpp, cpu_linear_avx512.cpp).
-// V provides: reg, lanes, zero(), load(p), load_first(p, n) (the first n
-// floats, rest zero), fma(a, b, acc), sum(reg).
+// The few-row linear kernel, written once over a SIMD flavour V (see
+// cpu_simd_ops.hpp) and compiled once per instruction set.
 //
 // Up to 4 input rows times 4 weight rows at a time: 16 accumulators stay in
 // registers, each 4-row weight block is read from memory once and from L1
@@ -11,7 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "model/cpu_linear_rows.hpp"
+#include "model/cpu_kernel_args.hpp"
 
 namespace chat::model::detail {
 

@@ -33,6 +33,7 @@ struct cpu_thread_team::state {
   std::vector<std::thread> helpers;
   std::mutex mutex;
   std::condition_variable wake;
+  std::mutex busy;  // held by the one caller the helpers serve
   std::atomic<uint64_t> generation{0};
   std::atomic<int> pending{0};
   bool stopping = false;  // guarded by mutex
@@ -104,7 +105,10 @@ int cpu_thread_team::size() const { return state_->threads; }
 void cpu_thread_team::run(
     int64_t count, const std::function<void(int64_t, int64_t)>& body) {
   auto& s = *state_;
-  if (s.threads == 1) {
+  // A second caller (another thread decoding, or a nested call) runs alone
+  // rather than wait: the result is the same, only slower.
+  std::unique_lock serving(s.busy, std::try_to_lock);
+  if (s.threads == 1 || !serving.owns_lock()) {
     if (count > 0) body(0, count);
     return;
   }

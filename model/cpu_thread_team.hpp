@@ -25,7 +25,8 @@ class cpu_thread_team {
 
   /// Runs body(begin, end) over [0, count) split into size() contiguous
   /// parts, one per thread, the caller's thread included; returns when all
-  /// parts are done. Not reentrant: one call at a time per team.
+  /// parts are done. While the team serves one caller, others (other
+  /// threads, nested calls) run their whole loop on their own thread.
   void run(int64_t count,
            const std::function<void(int64_t begin, int64_t end)>& body);
 

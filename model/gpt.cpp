@@ -8,7 +8,7 @@
 
 #include "model/activation_checkpoint.hpp"
 #include "model/attention.hpp"
-#include "model/cpu_linear.hpp"
+#include "model/cpu_ops.hpp"
 
 namespace chat::model {
 
@@ -56,8 +56,11 @@ at::Tensor causal_self_attentionImpl::forward_cached(
     const cache_positions& at) {
   const auto B = x.size(0), T = x.size(1), C = x.size(2);
   const auto hs = C / n_head;
-  auto qkv_heads =
-      project(qkv, x).view({B, T, 3, n_head, hs});  // (B, T, 3, nh, hs)
+  auto qkv_rows = project(qkv, x);  // (B, T, 3C)
+  if (T == 1 && decode_attention_applies(qkv_rows, cache_k, cache_v))
+    return project(proj, decode_attention(qkv_rows, cache_k, cache_v,
+                                          at.row_slots, at.row_keys));
+  auto qkv_heads = qkv_rows.view({B, T, 3, n_head, hs});  // (B, T, 3, nh, hs)
   auto q = qkv_heads.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
   auto k_new = qkv_heads.select(2, 1);              // (B, T, nh, hs)
   auto v_new = qkv_heads.select(2, 2);              // (B, T, nh, hs)
@@ -194,6 +197,9 @@ cache_positions gptImpl::plan_cached(const kv_cache& cache,
   }
   const auto i64 = torch::TensorOptions().dtype(torch::kLong);
   at.first_slot = consecutive ? slots[0] : -1;
+  at.row_slots = slots;
+  at.row_keys.resize(B);
+  for (int64_t b = 0; b < B; ++b) at.row_keys[b] = starts[b] + T;
   at.slots = torch::tensor(slots, i64).to(device);  // (B)
   auto start = torch::tensor(starts, i64).to(device).view({B, 1});  // (B, 1)
   at.positions = start + torch::arange(T, i64.device(device));      // (B, T)

@@ -67,6 +67,7 @@ std::unique_ptr<chat::worker::engine> start_engine(const chat::config& cfg) {
   options.max_batch = cfg.worker.max_batch;
   options.max_queue = cfg.worker.max_queue;
   options.prefix_cache_slots = cfg.worker.prefix_cache_slots;
+  options.compute_threads = cfg.worker.compute_threads;
   try {
     return std::make_unique<chat::worker::engine>(options);
   } catch (const std::exception& e) {

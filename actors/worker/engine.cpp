@@ -5,6 +5,7 @@
 #include "actors/worker/request_checks.hpp"
 #include "actors/worker/throughput_meter.hpp"
 #include "log/log.hpp"
+#include "model/cpu_thread_team.hpp"
 #include "model/device.hpp"
 #include "model/sampler.hpp"
 
@@ -39,6 +40,10 @@ void check_options(const engine_options& o) {
     throw std::runtime_error("engine: prefix_cache_slots "
                              + std::to_string(o.prefix_cache_slots)
                              + " must be >= 0");
+  if (o.compute_threads < 0)
+    throw std::runtime_error("engine: compute_threads "
+                             + std::to_string(o.compute_threads)
+                             + " must be >= 0 (0: one per hardware thread)");
 }
 
 double milliseconds_since(clock_type::time_point t) {
@@ -175,6 +180,7 @@ engine::impl::impl(const engine_options& o)
     where(model::choose_device(o.device, "auto")),
     device_name(where.device.str()),
     step_ids(torch::zeros({o.max_batch, 1}, torch::kLong)) {
+  model::set_cpu_kernel_threads(o.compute_threads);
   auto first = std::make_shared<loaded_model>("", o.model_dir, where,
                                               o.max_batch,
                                               o.prefix_cache_slots);
@@ -194,7 +200,8 @@ engine::impl::impl(const engine_options& o)
 void engine::impl::run() {
   c10::InferenceMode inference;
   log::info("engine", "thread started")
-    .kv("intra_op_threads", at::get_num_threads());
+    .kv("intra_op_threads", at::get_num_threads())
+    .kv("compute_threads", model::cpu_thread_team::shared().size());
   std::vector<std::uint64_t> cancelled;
   std::vector<waiting_sequence> admitted;
   std::vector<waiting_sequence> dropped;

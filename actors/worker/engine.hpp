@@ -38,6 +38,9 @@ struct engine_options {
   /// conversation) prefills only its new tokens. Idle batch slots keep
   /// prefixes too; 0 turns prefix reuse off.
   int prefix_cache_slots = 4;
+  /// Threads of the CPU decode kernels (model/cpu_ops.hpp); 0: one per
+  /// hardware thread.
+  int compute_threads = 0;
 };
 
 /// Prefix reuse since the engine started.
