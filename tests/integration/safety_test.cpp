@@ -470,3 +470,25 @@ TEST_CASE("a key whose answers are mostly client errors is suspended, "
   CHECK(alerts[0]["signal"] == "error_ratio");
   CHECK(svc.call(unlucky, "GET", "/api/sessions").status == 200);
 }
+
+TEST_CASE("a key refused by its rate limit too often is suspended",
+          "[integration]") {
+  service svc({"--devices", "", "--safety.rate_limit_hits_threshold", "3"},
+              service::workers::none);
+  // Two requests a minute: the bucket refills one every 30 s.
+  auto [key, key_id] = svc.user_key("hasty", {{"rate_limit_rpm", 2}});
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(svc.call(key, "GET", "/api/sessions").status == 200);
+  for (int i = 0; i < 3; ++i) {
+    auto limited = svc.call(key, "GET", "/api/sessions");
+    REQUIRE(limited.status == 429);
+    CHECK(json::parse(limited.body)["error"]["code"] == "rate_limited");
+  }
+  auto refused = svc.call(key, "GET", "/api/sessions");
+  CHECK(refused.status == 403);
+  CHECK(json::parse(refused.body)["error"]["code"] == "key_suspended");
+  auto alerts = svc.ok(svc.admin, "GET", "/admin/alerts")["data"];
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0]["key_id"] == key_id);
+  CHECK(alerts[0]["signal"] == "rate_limit_hits");
+}
