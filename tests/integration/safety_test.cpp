@@ -314,11 +314,14 @@ TEST_CASE("an output rule stops the reply mid-stream with content_filter "
                  {"params", service::sampling()}}
               .dump());
     std::string text;
+    std::string sid;
     json done;
     for (;;) {
       auto f = next_frame(ws);
       INFO(f.dump());
       REQUIRE(f["type"] != "error");
+      if (f["type"] == "start")
+        sid = f["session_id"];
       if (f["type"] == "token")
         text += f["text"].get<std::string>();
       if (f["type"] == "done") {
@@ -330,6 +333,11 @@ TEST_CASE("an output rule stops the reply mid-stream with content_filter "
     CHECK_FALSE(text.empty());
     CHECK(text.find(phrase) == std::string::npos);
     CHECK(sent_prefix.rfind(text, 0) == 0);
+    // Stored before `done` is sent.
+    auto stored = svc.ok(svc.admin, "GET", "/api/sessions/" + sid);
+    REQUIRE(stored["messages"].size() == 2);
+    CHECK(stored["messages"][1]["content"] == text);
+    CHECK(stored["messages"][1]["finish_reason"] == "content_filter");
   }
 
   CHECK(svc.metrics().find("chatd_filter_hits_total{rule=\"" + rule
