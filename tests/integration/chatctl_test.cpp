@@ -279,6 +279,32 @@ TEST_CASE("chatctl models list shows the served model", "[integration]") {
   CHECK(no_key.output.find("(401)") != std::string::npos);
 }
 
+TEST_CASE("chatctl workers shows each worker's load, KV-cache use and "
+          "prefix reuse",
+          "[integration]") {
+  chatd_process chatd;
+  chatd.start();
+  REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
+  auto env = chatctl_env(chatd, chatd.admin_key());
+  auto table = chat::testing::run_chatctl(chatd.data_dir(), "workers", env);
+  INFO(table.output);
+  REQUIRE(table.rc == 0);
+  CHECK(table.output.rfind("id ", 0) == 0);
+  for (const char* column : {"kv_slots_used", "kv_slots_total", "prefix_hits",
+                             "ready"})
+    CHECK(table.output.find(column) != std::string::npos);
+  auto listed = chat::testing::run_chatctl(chatd.data_dir(), "--json workers",
+                                           env);
+  REQUIRE(listed.rc == 0);
+  auto workers = json::parse(listed.output)["data"];
+  REQUIRE(workers.size() == 1);
+  CHECK(workers[0]["kv_slots_total"].get<int>() > 0);
+  CHECK(workers[0]["kv_slots_used"] == 0);
+  CHECK(workers[0]["prefix_hits"] == 0);
+  CHECK(workers[0]["prefix_misses"] == 0);
+  CHECK(workers[0]["prefix_reused_tokens"] == 0);
+}
+
 TEST_CASE("chatctl filters: a rule added, listed and removed applies from "
           "the next request",
           "[integration]") {
