@@ -136,6 +136,8 @@ struct engine::impl {
   void retire_finished();
   void fail_running(const caf::error& why);
   void publish_running();
+  /// Under `mutex`, on the engine thread: counts the kept prefixes.
+  void count_kept_slots();
   void publish(clock_type::time_point begin, std::int64_t batch,
                std::int64_t emitted);
   void shut_down();
@@ -170,6 +172,9 @@ struct engine::impl {
   std::int32_t peak_batch = 0;
   std::int64_t tokens_generated = 0;
   prefix_reuse_stats prefix;
+  /// Slots of the loaded models that keep a prefix; the engine thread
+  /// counts them (prefix_cache is its alone) for status().
+  std::int64_t kept_slots = 0;
   throughput_meter meter;
 
   std::thread thread;
@@ -274,6 +279,7 @@ void engine::impl::take_unused_models(std::vector<model_ptr>& unloaded) {
     unloaded.push_back(std::move(i->second));
     i = models.erase(i);
   }
+  count_kept_slots();
 }
 
 void engine::impl::start(waiting_sequence&& w) {
@@ -292,6 +298,7 @@ void engine::impl::start(waiting_sequence&& w) {
     std::lock_guard<std::mutex> lock(mutex);
     ++(claim.reused > 0 ? prefix.hits : prefix.misses);
     prefix.reused_tokens += claim.reused;
+    count_kept_slots();
   }
   running.emplace_back(std::move(w), claim, std::move(ids));
 }
@@ -457,6 +464,13 @@ void engine::impl::fail_running(const caf::error& why) {
 void engine::impl::publish_running() {
   std::lock_guard<std::mutex> lock(mutex);
   running_count = static_cast<std::int32_t>(running.size());
+  count_kept_slots();
+}
+
+void engine::impl::count_kept_slots() {
+  kept_slots = 0;
+  for (const auto& [id, m] : models)
+    kept_slots += static_cast<std::int64_t>(m->prefixes.kept());
 }
 
 void engine::impl::publish(clock_type::time_point begin, std::int64_t batch,
@@ -552,6 +566,13 @@ worker_status engine::status() const {
   s.peak_batch = impl_->peak_batch;
   s.tokens_per_sec = impl_->meter.tokens_per_sec(clock_type::now());
   s.tokens_generated = impl_->tokens_generated;
+  for (const auto& [id, m] : impl_->models)
+    s.kv_slots_total += m->cache.max_slots();
+  // Sequences admitted but not yet started still count kept slots that
+  // they are about to take over: never more than there are.
+  s.kv_slots_used = std::min(s.kv_slots_total,
+                             s.running + impl_->kept_slots);
+  s.prefix = impl_->prefix;
   return s;
 }
 

@@ -912,6 +912,51 @@ TEST_CASE("a 10-turn session replies the same with prefix reuse on and "
   CHECK(off.chatd.log_values("engine: prefix reused", "tokens").empty());
 }
 
+/// The sum of the series of metric `name` in Prometheus text.
+double metric_sum(const std::string& text, const std::string& name) {
+  double sum = 0;
+  const auto start = "\n" + name + "{";
+  for (auto at = text.find(start); at != std::string::npos;
+       at = text.find(start, at + 1))
+    sum += std::stod(text.substr(text.find("} ", at) + 2));
+  return sum;
+}
+
+TEST_CASE("/metrics counts the prefix reuse of a session's second turn and "
+          "the KV-cache slots in use",
+          "[integration]") {
+  service svc;
+  auto id = create_session(svc)["id"].get<std::string>();
+  auto turn = [&](const std::string& content) {
+    auto r = svc.post("/api/sessions/" + id + "/messages",
+                      json{{"content", content},
+                           {"max_tokens", 6},
+                           {"temperature", 0}});
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+  };
+  auto before = svc.chatd.get("/metrics").body;
+  INFO(before);
+  REQUIRE(metric_sum(before, "chatd_kv_cache_slots_total") > 0);
+  turn("Hello there!");
+  auto first = svc.chatd.get("/metrics").body;
+  turn("And then what happened?");
+  auto second = svc.chatd.get("/metrics").body;
+  INFO(first << "\n----\n" << second);
+
+  CHECK(metric_sum(first, "chatd_prefix_cache_misses_total")
+        == metric_sum(before, "chatd_prefix_cache_misses_total") + 1);
+  CHECK(metric_sum(second, "chatd_prefix_cache_hits_total")
+        == metric_sum(first, "chatd_prefix_cache_hits_total") + 1);
+  // The whole first turn but its last reply token (never fed) is reused.
+  CHECK(metric_sum(second, "chatd_prefix_cache_reused_tokens_total")
+        > metric_sum(first, "chatd_prefix_cache_reused_tokens_total") + 6);
+  // The second turn's cache is kept for a third.
+  auto used = metric_sum(second, "chatd_kv_cache_slots_used");
+  CHECK(used >= 1);
+  CHECK(used <= metric_sum(second, "chatd_kv_cache_slots_total"));
+}
+
 TEST_CASE("a session stores what was streamed, and a cut-off reply as "
           "cancelled",
           "[integration]") {
