@@ -108,8 +108,9 @@ std::optional<int> rate_limiter::admit_request(const principal& who,
 
 bool rate_limiter::open_stream(const principal& who) {
   std::lock_guard<std::mutex> guard(mutex_);
+  const auto cap = who.max_streams.value_or(default_max_streams_);
   auto& open = streams_[who.key_id];
-  if (who.max_streams && open >= *who.max_streams)
+  if (cap > 0 && open >= cap)
     return false;
   ++open;
   return true;

@@ -63,12 +63,19 @@ class rate_limiter {
 public:
   using clock = std::chrono::steady_clock;
 
+  /// `default_max_streams` caps keys without their own max_streams; 0: no
+  /// cap for them.
+  explicit rate_limiter(std::int64_t default_max_streams = 0)
+    : default_max_streams_(default_max_streams) {
+  }
+
   /// Takes one request token for `who`. Returns nullopt when allowed, else
   /// the seconds to wait (for Retry-After).
   std::optional<int> admit_request(const principal& who,
                                    clock::time_point now = clock::now());
 
-  /// Takes a stream slot; false when `who` already runs max_streams.
+  /// Takes a stream slot; false when `who` already runs its max_streams
+  /// (or the default).
   bool open_stream(const principal& who);
 
   /// Gives back a slot taken by open_stream.
@@ -79,6 +86,7 @@ private:
     double tokens = 0;
     clock::time_point refreshed;
   };
+  const std::int64_t default_max_streams_;
   std::mutex mutex_;
   std::map<std::string, bucket> buckets_;
   std::map<std::string, std::int64_t> streams_;

@@ -116,7 +116,8 @@ void start_chat(store_context& db, const gateway_deps& deps, caf::actor me,
       messages.push_back({*tokenizer::parse_role(m.role),
                           std::move(m.content)});
     messages.push_back({tokenizer::chat_role::user, message});
-    auto prompt = build_chat_prompt(*model, messages, options.max_tokens);
+    auto prompt
+      = build_chat_prompt(*model, messages, options.max_tokens, deps.limits);
     storage::exchange ex{storage::new_id("msg"), storage::new_id("msg"),
                          message, message_tokens(*model, message)};
     conn->send(json{{"type", "start"},

@@ -36,6 +36,23 @@ struct server_config {
   std::string tls_key;
 };
 
+/// What one request may ask for; each refusal answers in the API's error
+/// shape.
+struct limits_config {
+  /// Generations one API key may run at once, for keys created without
+  /// their own max_streams; 0: no limit.
+  int max_streams_per_key = 16;
+  /// Largest content of one message (a chat message, a completion prompt,
+  /// a session's system prompt), in bytes of UTF-8.
+  std::uint64_t max_message_bytes = 32u << 10;
+  /// Largest max_tokens a request may ask for; also caps a reply of a
+  /// request that names none.
+  int max_tokens = 4096;
+  /// Most prompt tokens sent to a worker; a chat history beyond it loses
+  /// its oldest turns first.
+  int max_prompt_tokens = 32768;
+};
+
 /// The pool of inference workers `chatd` starts and supervises.
 struct workers_config {
   /// One local `chat-worker` child per entry ("cpu", "cuda:0", ...).
@@ -121,6 +138,7 @@ struct config {
   /// Directory for the SQLite file, models, datasets and logs.
   std::string data_dir = "./data";
   server_config server;
+  limits_config limits;
   workers_config workers;
   worker_config worker;
   jobs_config jobs;

@@ -121,9 +121,11 @@ int run(const chat::config& cfg) {
   deps.pool = pool;
   deps.status = status;
   deps.model = std::make_shared<chat::model_slot>(model);
-  deps.limiter = std::make_shared<chat::rate_limiter>();
+  deps.limiter
+    = std::make_shared<chat::rate_limiter>(cfg.limits.max_streams_per_key);
   deps.metrics = std::make_shared<chat::service_metrics>();
   deps.safety = std::make_shared<chat::safety_guard>(cfg.safety);
+  deps.limits = cfg.limits;
   // Queued before any request can reach the store, so the first one is
   // already screened.
   chat::run_in_store(store, [safety = deps.safety](chat::store_context& db) {
