@@ -84,6 +84,14 @@ struct worker_config {
   /// KV-cache slots per model beyond max_batch that keep finished
   /// sequences' prefixes for the next turn; 0 turns prefix reuse off.
   int prefix_cache_slots = 4;
+  /// PEM certificate chain, its key and the CA that signs every party's
+  /// certificate; all three set: chatd and workers talk over CAF's OpenSSL
+  /// transport and refuse a peer whose certificate that CA did not sign.
+  /// Read by chatd (which passes them to the workers it starts) and by
+  /// chat-worker.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
 };
 
 /// Training jobs (`POST /admin/jobs`), which `chatd` runs one at a time as

@@ -286,6 +286,18 @@ const std::vector<field>& fields() {
                     return c.worker.prefix_cache_slots;
                   },
                   0, 1024),
+    string_field("worker.tls_cert", "",
+                 "PEM certificate chain for the worker transport; with "
+                 "worker.tls_key and worker.tls_ca: TLS with mutual "
+                 "certificate checks",
+                 [](auto& c) -> auto& { return c.worker.tls_cert; }),
+    string_field("worker.tls_key", "",
+                 "PEM private key of worker.tls_cert",
+                 [](auto& c) -> auto& { return c.worker.tls_key; }),
+    string_field("worker.tls_ca", "",
+                 "PEM CA certificate that must have signed the peer's "
+                 "certificate on the worker transport",
+                 [](auto& c) -> auto& { return c.worker.tls_ca; }),
     string_field("jobs.binary", "",
                  "path of chat-train (default: next to chatd)",
                  [](auto& c) -> auto& { return c.jobs.binary; }),
@@ -410,6 +422,15 @@ void check_whole(const config& cfg) {
          "must be set together with "
            + std::string(cfg.server.tls_cert.empty() ? "server.tls_key"
                                                      : "server.tls_cert"));
+  const auto& w = cfg.worker;
+  const bool any_tls = !w.tls_cert.empty() || !w.tls_key.empty()
+                       || !w.tls_ca.empty();
+  if (any_tls && (w.tls_cert.empty() || w.tls_key.empty() || w.tls_ca.empty()))
+    fail(w.tls_cert.empty()  ? "worker.tls_cert"
+         : w.tls_key.empty() ? "worker.tls_key"
+                             : "worker.tls_ca",
+         "must be set together with the other worker.tls_* keys (a "
+         "certificate, its key and the CA that checks the peer)");
   if (cfg.workers.restart_backoff_max_ms < cfg.workers.restart_backoff_ms)
     fail("workers.restart_backoff_max_ms",
          "must not be below workers.restart_backoff_ms ("
