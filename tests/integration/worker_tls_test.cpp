@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <cstdlib>
 #include <string>
 #include <sys/wait.h>
@@ -143,6 +144,26 @@ TEST_CASE("over the TLS worker transport a worker with a CA-signed "
   INFO(reply.body);
   REQUIRE(reply.status == 200);
   CHECK(json::parse(reply.body)["usage"]["completion_tokens"] > 0);
+
+  // A second worker that dies without a goodbye leaves the first one
+  // serving (CAF's TLS transport used to drop every link then).
+  auto spare = start_worker(chatd, "spare",
+                            tls_flags(pki.issue("spare"), pki.ca()));
+  REQUIRE(eventually([&] { return joined(chatd) == 2; }));
+  REQUIRE(::kill(spare.pid(), SIGKILL) == 0);
+  REQUIRE(eventually([&] {
+    return chatd.log_values("pool: worker left", "name").size() == 1;
+  }));
+  for (int i = 0; i < 3; ++i) {
+    auto again = chatd.request("POST", "/v1/chat/completions", body.dump(),
+                               {{"Authorization", "Bearer " + chatd.admin_key()},
+                                {"Content-Type", "application/json"}});
+    INFO(again.body);
+    CHECK(again.status == 200);
+  }
+  CHECK(chatd.log_values("pool: worker left", "name")
+        == std::vector<std::string>{"spare"});
+  CHECK(chatd.get("/readyz").status == 200);
 }
 
 TEST_CASE("chatd's own workers join over the TLS worker transport with "
