@@ -42,6 +42,8 @@ struct limits_config {
   /// Generations one API key may run at once, for keys created without
   /// their own max_streams; 0: no limit.
   int max_streams_per_key = 16;
+  /// WebSocket connections one API key may hold open at once; 0: no limit.
+  int max_sockets_per_key = 256;
   /// Largest content of one message (a chat message, a completion prompt,
   /// a session's system prompt), in bytes of UTF-8.
   std::uint64_t max_message_bytes = 32u << 10;

@@ -225,6 +225,12 @@ const std::vector<field>& fields() {
                     return c.limits.max_streams_per_key;
                   },
                   0, 1 << 20),
+    integer_field("limits.max_sockets_per_key", "",
+                  "WebSocket connections one key may hold open (0: no limit)",
+                  [](auto& c) -> auto& {
+                    return c.limits.max_sockets_per_key;
+                  },
+                  0, 1 << 20),
     integer_field("limits.max_message_bytes", "",
                   "largest content of one message in bytes",
                   [](auto& c) -> auto& { return c.limits.max_message_bytes; },

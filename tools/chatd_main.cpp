@@ -129,8 +129,8 @@ int run(const chat::config& cfg) {
   deps.pool = pool;
   deps.status = status;
   deps.model = std::make_shared<chat::model_slot>(model);
-  deps.limiter
-    = std::make_shared<chat::rate_limiter>(cfg.limits.max_streams_per_key);
+  deps.limiter = std::make_shared<chat::rate_limiter>(
+    cfg.limits.max_streams_per_key, cfg.limits.max_sockets_per_key);
   deps.metrics = std::make_shared<chat::service_metrics>();
   deps.safety = std::make_shared<chat::safety_guard>(cfg.safety);
   deps.limits = cfg.limits;

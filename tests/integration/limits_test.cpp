@@ -8,8 +8,10 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using chat::testing::chatd_process;
@@ -111,6 +113,48 @@ TEST_CASE("limits.max_streams_per_key refuses a key's extra concurrent "
                              chat_body("Hi", {{"max_tokens", 4}}).dump(),
                              json_auth(capped));
   CHECK(again.status == 200);
+}
+
+TEST_CASE("limits.max_sockets_per_key refuses a key's extra WebSocket with "
+          "an error frame and close 4429 while other keys connect",
+          "[integration]") {
+  chatd_process chatd({"--limits.max_sockets_per_key", "2"});
+  chatd.start();
+  REQUIRE(eventually([&] { return ready(chatd); }));
+  const auto admin = chatd.admin_key();
+  const auto other = user_key(chatd, admin, "other");
+  using chat::testing::ws_client;
+  auto open = [&](const std::string& key) {
+    auto ws = std::make_unique<ws_client>(
+      chatd.port(), "/v1/ws",
+      chat::testing::header_pairs{{"Authorization", "Bearer " + key}});
+    auto first = ws->receive();
+    return std::make_pair(std::move(ws), first);
+  };
+  auto [one, one_ready] = open(admin);
+  auto [two, two_ready] = open(admin);
+  REQUIRE(one_ready);
+  CHECK(json::parse(*one_ready)["type"] == "ready");
+  REQUIRE(two_ready);
+  CHECK(json::parse(*two_ready)["type"] == "ready");
+
+  auto [three, refusal] = open(admin);
+  REQUIRE(refusal);
+  auto error = json::parse(*refusal);
+  CHECK(error["type"] == "error");
+  CHECK(error["error"]["code"] == "too_many_connections");
+  CHECK_FALSE(three->receive());
+  CHECK(three->close_code() == std::optional<std::uint16_t>(4429));
+
+  // Another key is not affected, and closing one socket frees its place.
+  auto [elsewhere, elsewhere_ready] = open(other);
+  REQUIRE(elsewhere_ready);
+  CHECK(json::parse(*elsewhere_ready)["type"] == "ready");
+  one->close();
+  CHECK(eventually([&] {
+    auto [again, first] = open(admin);
+    return first && json::parse(*first)["type"] == "ready";
+  }));
 }
 
 TEST_CASE("message length, max_tokens, prompt tokens and header size are "
