@@ -41,7 +41,7 @@ struct server_config {
 struct limits_config {
   /// Generations one API key may run at once, for keys created without
   /// their own max_streams; 0: no limit.
-  int max_streams_per_key = 16;
+  int max_streams_per_key = 64;
   /// WebSocket connections one API key may hold open at once; 0: no limit.
   int max_sockets_per_key = 256;
   /// Largest content of one message (a chat message, a completion prompt,
