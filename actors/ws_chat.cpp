@@ -27,6 +27,9 @@ using ended_atom = caf::atom_constant<caf::atom("ended")>;
 
 /// Close code for a failed authentication (API.md).
 constexpr std::uint16_t close_unauthenticated = 4401;
+/// Close code for a key past limits.max_sockets_per_key (4000 + the HTTP
+/// status, as 4401).
+constexpr std::uint16_t close_too_many_sockets = 4429;
 /// Chats one socket may run at once.
 constexpr size_t max_chats_per_socket = 16;
 
@@ -116,7 +119,8 @@ void start_chat(store_context& db, const gateway_deps& deps, caf::actor me,
       messages.push_back({*tokenizer::parse_role(m.role),
                           std::move(m.content)});
     messages.push_back({tokenizer::chat_role::user, message});
-    auto prompt = build_chat_prompt(*model, messages, options.max_tokens);
+    auto prompt
+      = build_chat_prompt(*model, messages, options.max_tokens, deps.limits);
     storage::exchange ex{storage::new_id("msg"), storage::new_id("msg"),
                          message, message_tokens(*model, message)};
     conn->send(json{{"type", "start"},
@@ -250,6 +254,18 @@ caf::behavior ws_chat(caf::event_based_actor* self, gateway_deps deps,
     [self, st](frame_atom, std::string& text) { on_frame(self, *st, text); },
     [self, st](authed_atom, principal& who) {
       st->authenticating = false;
+      if (!st->deps.limiter->open_socket(who)) {
+        st->held_frames.clear();
+        st->conn->send(ws_error_frame(
+          "", api::api_error(429, "too_many_connections",
+                             "this API key already holds its maximum of "
+                             "WebSocket connections; close one first")));
+        st->conn->close(close_too_many_sockets, "too many connections");
+        return;
+      }
+      self->attach_functor([limiter = st->deps.limiter, key = who.key_id] {
+        limiter->close_socket(key);
+      });
       st->who = who;
       st->conn->send(json{{"type", "ready"}, {"user_id", who.user_id}}.dump());
       auto held = std::move(st->held_frames);

@@ -10,6 +10,7 @@
 #include "log/log.hpp"
 #include "tools/process_signals.hpp"
 #include "tools/service_main.hpp"
+#include "tools/worker_transport.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -98,15 +99,15 @@ int run(const chat::config& cfg) {
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", 1);
   sys_cfg.set("logger.console", caf::atom("none"));
-  sys_cfg.load<caf::io::middleman>();
+  chat::configure_worker_transport(sys_cfg, cfg.worker);
   sys_cfg.add_message_types<caf::id_block::chat>();
   caf::actor_system system{sys_cfg};
 
-  auto pool = system.middleman().remote_actor<chat::registrar_actor>(host,
-                                                                      port);
+  auto pool = chat::connect_registrar(system, host, port, cfg.worker);
   if (!pool) {
     chat::log::error("worker", "cannot reach chatd")
       .kv("address", cfg.worker.connect)
+      .kv("tls", chat::worker_tls_enabled(cfg.worker) ? "on" : "off")
       .kv("reason", system.render(pool.error()));
     return 1;
   }

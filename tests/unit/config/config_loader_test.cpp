@@ -146,6 +146,14 @@ TEST_CASE("every error names the key and the problem", "[unit]") {
                 "--workers.restart_backoff_max_ms=100"};
     CHECK_THAT(error_of(src), Catch::Contains("restart_backoff_max_ms"));
   }
+  SECTION("worker TLS without its CA") {
+    src.args = {"--worker.tls_cert=c.pem", "--worker.tls_key=k.pem"};
+    CHECK_THAT(error_of(src), Catch::Contains("worker.tls_ca"));
+  }
+  SECTION("a limit out of range") {
+    src.args = {"--limits.max_tokens=0"};
+    CHECK_THAT(error_of(src), Catch::Contains("limits.max_tokens"));
+  }
 }
 
 TEST_CASE("the example config is valid and equals the defaults", "[unit]") {
