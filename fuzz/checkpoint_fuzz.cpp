@@ -1,10 +1,14 @@
 // Fuzzes what loading a checkpoint reads before any weight is used:
-// config.json (architecture, validated) and the header and data of model.pt
-// (the chat tensor file). Input: config.json's text, a NUL byte, then
-// model.pt's bytes. Both may fail only with std::runtime_error.
+// config.json (gpt_config_from_json, as read_checkpoint_config does after
+// parsing) and the header and data of model.pt (the chat tensor file).
+// Input: config.json's text, a NUL byte, then model.pt's bytes. A bad
+// config may fail only as JSON or with std::runtime_error, a bad tensor
+// file only with std::runtime_error.
 
-#include "model/checkpoint.hpp"
+#include "model/gpt_config.hpp"
 #include "model/tensor_file.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -19,7 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// A checkpoint directory of this process, reused for every input and
+/// A directory of this process, reused for every input and
 /// removed at exit.
 struct scratch_dir {
   scratch_dir()
@@ -60,10 +64,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                                : input.substr(nul + 1);
   static const scratch_dir scratch;
   const auto& dir = scratch.path;
-  write_file(dir / "config.json", config_text);
   write_file(dir / "model.pt", weights);
-  expect_only_runtime_errors(
-    [&] { chat::model::read_checkpoint_config(dir); });
+  expect_only_runtime_errors([&] {
+    nlohmann::json config;
+    try {
+      config = nlohmann::json::parse(config_text);
+    } catch (const nlohmann::json::exception&) {
+      return;
+    }
+    chat::model::gpt_config_from_json(config, "config.json");
+  });
   expect_only_runtime_errors(
     [&] { chat::model::read_tensor_file((dir / "model.pt").string()); });
   return 0;
