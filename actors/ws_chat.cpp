@@ -1,6 +1,6 @@
 #include "actors/ws_chat.hpp"
 
-#include "actors/api/generation_request.hpp"
+#include "actors/api/ws_frame.hpp"
 #include "actors/routes/start_generation.hpp"
 #include "actors/ws_reply_writer.hpp"
 #include "storage/database.hpp"
@@ -156,35 +156,19 @@ void on_chat_frame(caf::event_based_actor* self, ws_state& st,
   if (st.running.size() + st.starting.size() >= max_chats_per_socket)
     return send_error(st, id, 429, "too_many_chats",
                       "too many chats running on this socket");
-  std::optional<std::string> session_id;
-  std::string message;
-  api::generation_options options;
+  api::ws_chat_fields fields;
   try {
-    if (auto it = frame.find("session_id"); it != frame.end()
-                                            && !it->is_null()) {
-      if (!it->is_string())
-        throw api::bad_param("session_id", "'session_id' must be a string");
-      session_id = it->get<std::string>();
-    }
-    auto m = frame.find("message");
-    if (m == frame.end() || !m->is_string()
-        || m->get_ref<const std::string&>().empty())
-      throw api::bad_param("message", "'message' must be a non-empty string");
-    message = m->get<std::string>();
-    if (auto p = frame.find("params"); p != frame.end() && !p->is_null()) {
-      if (!p->is_object())
-        throw api::bad_param("params", "'params' must be an object");
-      api::parse_sampling(*p, options, "params.");
-    }
+    fields = api::parse_ws_chat_fields(frame);
   } catch (const api::api_error& e) {
     return st.conn->send(ws_error_frame(id, e));
   }
   st.starting.insert(id);
   auto me = caf::actor_cast<caf::actor>(self);
   run_in_store(st.deps.store, [deps = st.deps, me, conn = st.conn,
-                               key = st.key, id, session_id, message,
-                               options](store_context& db) {
-    start_chat(db, deps, me, conn, key, id, session_id, message, options);
+                               key = st.key, id,
+                               fields = std::move(fields)](store_context& db) {
+    start_chat(db, deps, me, conn, key, id, fields.session_id, fields.message,
+               fields.options);
   });
 }
 
@@ -196,14 +180,10 @@ void on_frame(caf::event_based_actor* self, ws_state& st,
   }
   json frame;
   try {
-    frame = json::parse(text);
-  } catch (const json::exception&) {
-    return send_error(st, "", 400, "invalid_json", "the frame is not JSON");
+    frame = api::parse_ws_frame(text);
+  } catch (const api::api_error& e) {
+    return st.conn->send(ws_error_frame("", e));
   }
-  if (!frame.is_object() || !frame.contains("type")
-      || !frame["type"].is_string())
-    return send_error(st, "", 400, "invalid_frame",
-                      "a frame must be an object with a string 'type'");
   auto type = frame["type"].get<std::string>();
   if (!st.who) {
     if (type == "auth" && !st.authenticating) {

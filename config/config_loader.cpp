@@ -471,7 +471,9 @@ config load_config(const config_sources& sources) {
     json doc;
     try {
       doc = json::parse(sources.json_text, nullptr, true, true);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+      // Not only parse_error: a number too large for a double is
+      // out_of_range.
       throw config_error(sources.json_name + ": invalid JSON ("
                          + std::string(e.what()) + ")");
     }

@@ -88,6 +88,10 @@ TEST_CASE("every error names the key and the problem", "[unit]") {
     src.json_text = "{";
     CHECK_THAT(error_of(src), Catch::Contains("invalid JSON"));
   }
+  SECTION("a number too large for a double (found by fuzz/config)") {
+    src.json_text = R"({"server":{"io_threads":1e999}})";
+    CHECK_THAT(error_of(src), Catch::Contains("invalid JSON"));
+  }
   SECTION("not an object") {
     src.json_text = "[1]";
     CHECK_THAT(error_of(src), Catch::Contains("expected a JSON object"));
