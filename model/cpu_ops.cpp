@@ -1,6 +1,7 @@
 #include "model/cpu_ops.hpp"
 
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 
 #include <ATen/ATen.h>
@@ -15,6 +16,20 @@ namespace {
 
 // Above this many rows gemm's blocking wins (bench/decode_bench: prefill).
 constexpr int64_t max_kernel_rows = 64;
+
+// Below this many multiply-adds a call costs less than the team's hand-off,
+// and spinning helpers would only take a core from chatd (tiny models).
+constexpr int64_t min_parallel_work = int64_t{1} << 17;
+
+/// body over [0, count): split across the shared team when `work` is worth
+/// it, on this thread otherwise.
+void run_parts(int64_t work, int64_t count,
+               const std::function<void(int64_t, int64_t)>& body) {
+  if (work >= min_parallel_work)
+    cpu_thread_team::shared().run(count, body);
+  else if (count > 0)
+    body(0, count);
+}
 
 bool is_cpu_float(const at::Tensor& t) {
   return t.device().is_cpu() && t.scalar_type() == at::kFloat;
@@ -55,7 +70,7 @@ at::Tensor linear_product(const at::Tensor& x, const at::Tensor& weight,
       rows.size(0), N, K};
   const auto kernel = detail::best_cpu_kernels()->linear_columns;
   const auto column_blocks = (N + 3) / 4;
-  cpu_thread_team::shared().run(column_blocks, [&](int64_t b, int64_t e) {
+  run_parts(rows.size(0) * N * K, column_blocks, [&](int64_t b, int64_t e) {
     kernel(args, b * 4, std::min(N, e * 4));
   });
   auto shape = x.sizes().vec();
@@ -95,7 +110,9 @@ at::Tensor decode_attention(const at::Tensor& qkv, at::Tensor& cache_k,
       out.data_ptr<float>(), heads, hs, context,
       static_cast<float>(1.0 / std::sqrt(static_cast<double>(hs)))};
   const auto kernel = detail::best_cpu_kernels()->decode_attention;
-  cpu_thread_team::shared().run(B * heads, [&](int64_t b, int64_t e) {
+  int64_t attended = 0;
+  for (auto n : keys) attended += n;
+  run_parts(2 * attended * C, B * heads, [&](int64_t b, int64_t e) {
     kernel(args, b, e);
   });
   return out;
