@@ -16,18 +16,11 @@
 
 using chat::testing::chatd_process;
 using chat::testing::eventually;
+using chat::testing::json_auth;
+using chat::testing::ready;
 using json = nlohmann::json;
 
 namespace {
-
-chat::http::header_map json_auth(const std::string& key) {
-  return {{"Authorization", "Bearer " + key},
-          {"Content-Type", "application/json"}};
-}
-
-bool ready(chatd_process& chatd) {
-  return chatd.get("/readyz").status == 200;
-}
 
 json chat_body(const std::string& content, json extra = json::object()) {
   extra["messages"] = {{{"role", "user"}, {"content", content}}};
