@@ -37,10 +37,13 @@ fi
 
 # -- the model: random weights, the default model's tokenizer --
 tokenizer="$root/models/default/tokenizer.model"
+# Whole text pieces only: the ids after the last byte piece, up to the
+# tokenizer's size.
 pieces=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vocab_size"])' \
   "$root/models/default/config.json")
+first_text=$(spm_export_vocab --model "$tokenizer" | grep -n '^<0xFF>' | cut -d: -f1)
 "$build/bench/make_bench_model" --shape 100m --out "$work/model" \
-  --printable-vocab "$pieces" >/dev/null
+  --text-ids "$first_text:$pieces" >/dev/null
 cp "$tokenizer" "$work/model/tokenizer.model"
 
 # -- the service --

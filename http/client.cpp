@@ -216,8 +216,11 @@ void fetch_stream(const endpoint& to, const std::string& method,
       parser.get().body().data = chunk;
       parser.get().body().size = sizeof chunk;
       deadline.expires_after(idle_timeout);
+      // read_some: hands over each event as it arrives. async_read would
+      // wait until the 4 KiB chunk was full, holding ~20 SSE tokens back
+      // (chatctl bench measured that as TTFT and zero inter-token gaps).
       auto ec = await(ioc, [&](auto done) {
-        bhttp::async_read(stream, buffer, parser, done);
+        bhttp::async_read_some(stream, buffer, parser, done);
       });
       if (ec == bhttp::error::need_buffer)
         ec = {};

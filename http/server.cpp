@@ -514,6 +514,11 @@ struct server::impl {
                           [this](beast::error_code ec, tcp::socket socket) {
                             if (ec == net::error::operation_aborted)
                               return;
+                            // Streams write one small frame per token:
+                            // Nagle would hold each until the last is
+                            // acknowledged.
+                            if (!ec)
+                              socket.set_option(tcp::no_delay(true), ec);
                             if (!ec && tls)
                               start_session(
                                 tls_stream(std::move(socket), *tls));

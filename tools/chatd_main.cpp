@@ -74,6 +74,9 @@ int run(const chat::config& cfg) {
   auto status = std::make_shared<chat::service_state>();
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", 2);
+  // Blocking hand-off, not work stealing: stealing threads poll between
+  // messages and took CPU from the worker's compute threads.
+  sys_cfg.set("scheduler.policy", caf::atom("sharing"));
   sys_cfg.set("logger.console", caf::atom("none"));
   chat::configure_worker_transport(sys_cfg, cfg.worker);
   sys_cfg.add_message_types<caf::id_block::chat>();
