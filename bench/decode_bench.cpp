@@ -4,7 +4,7 @@
 //
 //   decode_bench [--shape 100m|small] [--quick] [--threads N]
 //                [--new-tokens N] [--naive-tokens N] [--prefill N]
-//                [--batches 1,8,32]
+//                [--batches 1,8,32] [--weights fp32|bf16]
 //
 // The naive baseline's cost per token grows with the sequence, so timing
 // only its first --naive-tokens tokens flatters it: the speedup printed is a
@@ -37,6 +37,9 @@ struct options {
   /// Prompt length of the prefill measurement; 0: half the context.
   int64_t prefill = 0;
   std::vector<int64_t> batches{1, 8, 32};
+  /// The cached decode's matmul weights, "fp32" or "bf16"; the naive
+  /// baseline stays fp32, so "same tokens" checks bf16 against fp32.
+  std::string weights = "fp32";
 };
 
 double seconds_since(clock_type::time_point t) {
@@ -130,6 +133,7 @@ options parse(int argc, char** argv) {
     else if (arg == "--naive-tokens") o.naive_tokens = std::stoll(value());
     else if (arg == "--prefill") o.prefill = std::stoll(value());
     else if (arg == "--batches") o.batches = parse_batches(value());
+    else if (arg == "--weights") o.weights = value();
     else if (arg == "--quick") o.new_tokens = 16, o.naive_tokens = 8;
     else throw std::runtime_error("unknown argument " + arg);
   }
@@ -146,20 +150,30 @@ int main(int argc, char** argv) {
       model::set_cpu_kernel_threads(o.threads);
     }
     c10::InferenceMode inference;
-    torch::manual_seed(1337);
+    if (o.weights != "fp32" && o.weights != "bf16")
+      throw std::runtime_error("--weights must be fp32 or bf16");
     auto config = bench::shape_config(o.shape);
-    model::gpt m(config);
-    m->eval();
+    auto make_model = [&] {
+      torch::manual_seed(1337);
+      model::gpt m(config);
+      m->eval();
+      return m;
+    };
+    auto m = make_model();  // fp32: the naive baseline
+    auto served = o.weights == "bf16" ? make_model() : m;
+    if (o.weights == "bf16")
+      served->store_matmul_weights_as(torch::kBFloat16);
     // The small shape's context (128) cannot hold prompt + 128 new tokens.
     const auto new_tokens = std::min(o.new_tokens, config.context - o.prompt);
     const auto naive_steps = std::min(o.naive_tokens, new_tokens);
     std::printf("decode_bench: shape %s (%lld layers, d %lld, %lld heads, "
-                "ctx %lld, vocab %lld), prompt %lld, greedy, fp32 CPU, "
-                "torch threads %d, kernel threads %d\n",
+                "ctx %lld, vocab %lld), prompt %lld, greedy, %s weights, fp32 "
+                "compute, CPU, torch threads %d, kernel threads %d\n",
                 o.shape.c_str(), (long long)config.n_layer,
                 (long long)config.d_model, (long long)config.n_head,
                 (long long)config.context, (long long)config.vocab_size,
-                (long long)o.prompt, torch::get_num_threads(),
+                (long long)o.prompt, o.weights.c_str(),
+                torch::get_num_threads(),
                 model::cpu_thread_team::shared().size());
     std::printf("%6s | %20s | %22s | %8s | %s\n", "batch",
                 "cached tok/s", "naive tok/s", "speedup", "same tokens");
@@ -167,7 +181,7 @@ int main(int argc, char** argv) {
       auto prompt = torch::randint(config.vocab_size, {B, o.prompt},
                                    torch::kLong);
       at::Tensor cached_tokens, naive_tokens;
-      const double cached = cached_decode(m, prompt, new_tokens,
+      const double cached = cached_decode(served, prompt, new_tokens,
                                           cached_tokens);
       const double naive = naive_decode(m, prompt, naive_steps, naive_tokens);
       const bool same = torch::equal(
@@ -184,7 +198,7 @@ int main(int argc, char** argv) {
     const auto prefill = o.prefill > 0 ? std::min(o.prefill, config.context)
                                        : config.context / 2;
     std::printf("prefill: prompt %lld, batch 1: %.1f tok/s\n",
-                (long long)prefill, prefill_tokens_per_sec(m, prefill));
+                (long long)prefill, prefill_tokens_per_sec(served, prefill));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "decode_bench: %s\n", e.what());
     return 1;

@@ -3,8 +3,9 @@
 # 100M shape (12 layers, d 768, 12 heads, ctx 512, vocab 32000, fp32) with
 # chatd + one chat-worker, loads it with `chatctl bench` at 1 and 16
 # concurrent streams, reads both processes' peak RSS from /proc, then runs
-# decode_bench (batch 1/8/32, cached vs naive recompute, prefill) and
-# train_bench. Compare rows of one run: the machine may be shared.
+# decode_bench (batch 1/8/32, cached vs naive recompute, prefill; fp32 and
+# bf16 weights) and train_bench. Compare rows of one run: the machine may be
+# shared.
 #
 #   bench/run_all.sh [--quick]     # --quick: fewer requests and tokens
 #
@@ -87,15 +88,17 @@ chatd_pid=""
 # -- the model alone --
 decode=$("$build/bench/decode_bench" --shape 100m --new-tokens "$output" \
   --naive-tokens "$naive")
+decode_bf16=$("$build/bench/decode_bench" --shape 100m --new-tokens "$output" \
+  --naive-tokens "$naive" --weights bf16)
 train=$("$build/bench/train_bench" --shape 100m --steps "$train_steps")
 
 # -- one table --
 python3 - "$single" "$multi" "$chatd_kib" "$worker_kib" "$decode" "$train" \
-  <<'PY'
+  "$decode_bf16" <<'PY'
 import json, re, sys
 single, multi = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 chatd_kib, worker_kib = int(sys.argv[3]), int(sys.argv[4])
-decode, train = sys.argv[5], sys.argv[6]
+decode, train, decode_bf16 = sys.argv[5], sys.argv[6], sys.argv[7]
 rows = []
 def row(what, value, target=""):
     rows.append((what, value, target))
@@ -115,6 +118,12 @@ for m in re.finditer(r"^\s*(\d+) \|\s*([\d.]+) \(\d+ new\) \|\s*([\d.]+)",
     b, cached, naive = m.groups()
     row(f"decode batch {b}: cached / naive tok/s", f"{cached} / {naive}",
         ">= 110 (batch 1)" if b == "1" else "")
+# bf16 weights; "same" compares its greedy tokens with fp32's naive ones.
+for m in re.finditer(r"^\s*(\d+) \|\s*([\d.]+) \(\d+ new\) \|.*\| (\w+)$",
+                     decode_bf16, re.M):
+    b, cached, same = m.groups()
+    row(f"decode batch {b}, bf16 weights: tok/s (same tokens as fp32)",
+        f"{cached} ({same.lower()})")
 m = re.search(r"prefill: prompt (\d+), batch 1: ([\d.]+)", decode)
 if m:
     row(f"prefill, prompt {m.group(1)}: tok/s", m.group(2))
@@ -135,4 +144,5 @@ for r in rows:
 PY
 echo
 echo "decode_bench:"; echo "$decode"
+echo "decode_bench --weights bf16:"; echo "$decode_bf16"
 echo "train_bench:"; echo "$train"

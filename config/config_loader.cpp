@@ -162,6 +162,11 @@ void check_device(const std::string& key, const std::string& value) {
   fail(key, "'" + value + "' is not a device (cpu, cuda or cuda:N)");
 }
 
+void check_precision(const std::string& key, const std::string& value) {
+  if (value != "auto" && value != "fp32" && value != "bf16" && value != "fp16")
+    fail(key, "'" + value + "' is not a precision (auto, fp32, bf16 or fp16)");
+}
+
 void check_job_device(const std::string& key, const std::string& value) {
   if (value != "auto")
     check_device(key, value);
@@ -273,6 +278,11 @@ const std::vector<field>& fields() {
     string_field("worker.device", "device", "device a worker runs on",
                  [](auto& c) -> auto& { return c.worker.device; },
                  check_device),
+    string_field("worker.precision", "",
+                 "auto, fp32, bf16 (CPU: bf16 weights, fp32 compute) or "
+                 "fp16 (CUDA)",
+                 [](auto& c) -> auto& { return c.worker.precision; },
+                 check_precision),
     string_field("worker.name", "name", "name a worker reports",
                  [](auto& c) -> auto& { return c.worker.name; }),
     string_field("worker.model", "model",

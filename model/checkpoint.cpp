@@ -148,6 +148,8 @@ gpt load_gpt(const fs::path& dir, const device_choice& where) {
   gpt model(read_checkpoint_config(dir));
   load_checkpoint_weights(dir, model);
   model->to(where.device, where.dtype);
+  if (where.weights != where.dtype)
+    model->store_matmul_weights_as(where.weights);
   model->eval();
   return model;
 }

@@ -9,13 +9,18 @@ namespace chat::model::detail {
 
 /// y (M, N) = x (M, K) times weight (N, K) transposed, plus bias (N) or
 /// nothing when bias is null; every array contiguous.
-struct linear_rows {
+/// y (M, N) = x (M, K) · weight (N, K)ᵀ + bias; weights are fp32 (float)
+/// or bf16 (the upper half of an fp32, as uint16_t).
+template <class Weight>
+struct linear_rows_of {
   const float* x;
-  const float* weight;
+  const Weight* weight;
   const float* bias;
   float* y;
   int64_t M, N, K;
 };
+using linear_rows = linear_rows_of<float>;
+using linear_rows_bf16 = linear_rows_of<uint16_t>;
 
 /// One new token per row: its key and value go into the cache at position
 /// keys[b] - 1 of slot slots[b], then its query attends over positions
@@ -33,6 +38,8 @@ struct decode_attention_rows {
 
 struct cpu_kernels {
   void (*linear_columns)(const linear_rows&, int64_t n_begin, int64_t n_end);
+  void (*linear_columns_bf16)(const linear_rows_bf16&, int64_t n_begin,
+                              int64_t n_end);
   void (*decode_attention)(const decode_attention_rows&, int64_t item_begin,
                            int64_t item_end);
 };

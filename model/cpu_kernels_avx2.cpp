@@ -5,7 +5,8 @@
 
 namespace chat::model::detail {
 
-const cpu_kernels avx2_kernels{linear_columns<avx2_ops>,
-                               decode_attention_items<avx2_ops>};
+const cpu_kernels avx2_kernels{linear_columns<avx2_ops, float>,
+                       linear_columns<avx2_ops, uint16_t>,
+                       decode_attention_items<avx2_ops>};
 
 }  // namespace chat::model::detail

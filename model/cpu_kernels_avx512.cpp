@@ -5,7 +5,8 @@
 
 namespace chat::model::detail {
 
-const cpu_kernels avx512_kernels{linear_columns<avx512_ops>,
-                               decode_attention_items<avx512_ops>};
+const cpu_kernels avx512_kernels{linear_columns<avx512_ops, float>,
+                       linear_columns<avx512_ops, uint16_t>,
+                       decode_attention_items<avx512_ops>};
 
 }  // namespace chat::model::detail

@@ -4,7 +4,7 @@
 
 namespace chat::model::detail {
 
-const cpu_kernels avx2_kernels{nullptr, nullptr};
-const cpu_kernels avx512_kernels{nullptr, nullptr};
+const cpu_kernels avx2_kernels{nullptr, nullptr, nullptr};
+const cpu_kernels avx512_kernels{nullptr, nullptr, nullptr};
 
 }  // namespace chat::model::detail

@@ -13,8 +13,30 @@
 
 namespace chat::model::detail {
 
-template <class V, int MB, int NB>
-inline void linear_block(const float* x, const float* w, const float* bias,
+/// One vector of weights from w: fp32, or bf16 widened to fp32.
+template <class V>
+inline typename V::reg load_weights(const float* w) {
+  return V::load(w);
+}
+template <class V>
+inline typename V::reg load_weights(const uint16_t* w) {
+  return V::load_bf16(w);
+}
+
+/// The first n < lanes weights of w, the rest zero.
+template <class V>
+inline typename V::reg load_first_weights(const float* w, int n) {
+  return V::load_first(w, n);
+}
+template <class V>
+inline typename V::reg load_first_weights(const uint16_t* w, int n) {
+  uint16_t rest[V::lanes] = {};  // a model's widths rarely come here
+  std::copy(w, w + n, rest);
+  return V::load_bf16(rest);
+}
+
+template <class V, int MB, int NB, class Weight>
+inline void linear_block(const float* x, const Weight* w, const float* bias,
                          float* y, int64_t N, int64_t K) {
   typename V::reg acc[MB][NB];
   for (int i = 0; i < MB; ++i)
@@ -22,7 +44,7 @@ inline void linear_block(const float* x, const float* w, const float* bias,
   int64_t k = 0;
   for (; k + V::lanes <= K; k += V::lanes) {
     typename V::reg wv[NB];
-    for (int j = 0; j < NB; ++j) wv[j] = V::load(w + j * K + k);
+    for (int j = 0; j < NB; ++j) wv[j] = load_weights<V>(w + j * K + k);
     for (int i = 0; i < MB; ++i) {
       const auto xv = V::load(x + i * K + k);
       for (int j = 0; j < NB; ++j) acc[i][j] = V::fma(wv[j], xv, acc[i][j]);
@@ -31,7 +53,8 @@ inline void linear_block(const float* x, const float* w, const float* bias,
   if (k < K) {
     const auto rest = static_cast<int>(K - k);
     typename V::reg wv[NB];
-    for (int j = 0; j < NB; ++j) wv[j] = V::load_first(w + j * K + k, rest);
+    for (int j = 0; j < NB; ++j)
+      wv[j] = load_first_weights<V>(w + j * K + k, rest);
     for (int i = 0; i < MB; ++i) {
       const auto xv = V::load_first(x + i * K + k, rest);
       for (int j = 0; j < NB; ++j) acc[i][j] = V::fma(wv[j], xv, acc[i][j]);
@@ -42,9 +65,9 @@ inline void linear_block(const float* x, const float* w, const float* bias,
       y[i * N + j] = V::sum(acc[i][j]) + (bias ? bias[j] : 0.0f);
 }
 
-template <class V, int NB>
-inline void linear_column_block(const linear_rows& a, int64_t n) {
-  const float* w = a.weight + n * a.K;
+template <class V, int NB, class Weight>
+inline void linear_column_block(const linear_rows_of<Weight>& a, int64_t n) {
+  const Weight* w = a.weight + n * a.K;
   const float* bias = a.bias ? a.bias + n : nullptr;
   for (int64_t m = 0; m < a.M; m += 4) {
     const float* x = a.x + m * a.K;
@@ -59,8 +82,9 @@ inline void linear_column_block(const linear_rows& a, int64_t n) {
 }
 
 /// Output columns [n_begin, n_end) of every row.
-template <class V>
-void linear_columns(const linear_rows& a, int64_t n_begin, int64_t n_end) {
+template <class V, class Weight>
+void linear_columns(const linear_rows_of<Weight>& a, int64_t n_begin,
+                    int64_t n_end) {
   int64_t n = n_begin;
   for (; n + 4 <= n_end; n += 4) linear_column_block<V, 4>(a, n);
   for (; n < n_end; ++n) linear_column_block<V, 1>(a, n);

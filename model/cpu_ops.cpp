@@ -1,5 +1,6 @@
 #include "model/cpu_ops.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <stdexcept>
@@ -14,7 +15,8 @@ namespace chat::model {
 
 namespace {
 
-// Above this many rows gemm's blocking wins (bench/decode_bench: prefill).
+// Above this many fp32 rows gemm's blocking wins (bench/decode_bench:
+// prefill); bf16 weights take the kernel in slabs of this many rows.
 constexpr int64_t max_kernel_rows = 64;
 
 // Below this many multiply-adds a call costs less than the team's hand-off,
@@ -45,34 +47,62 @@ bool kernels_apply() {
 bool row_kernel_applies(const at::Tensor& x, const at::Tensor& weight,
                         const at::Tensor& bias) {
   if (!kernels_apply()) return false;
-  if (!is_cpu_float(x) || !is_cpu_float(weight) || weight.dim() != 2 ||
-      !weight.is_contiguous() || x.dim() < 1 ||
-      x.size(-1) != weight.size(1))
+  const bool bf16_weights = weight.scalar_type() == at::kBFloat16;
+  if (!is_cpu_float(x) || !weight.device().is_cpu() ||
+      !(bf16_weights || weight.scalar_type() == at::kFloat) ||
+      weight.dim() != 2 || !weight.is_contiguous() || x.dim() < 1 ||
+      x.size(-1) != weight.size(1) || x.size(-1) < 1)
     return false;
   if (bias.defined() && (!is_cpu_float(bias) || bias.dim() != 1 ||
                          !bias.is_contiguous() ||
                          bias.size(0) != weight.size(0)))
     return false;
-  const auto rows = x.numel() / std::max<int64_t>(1, x.size(-1));
-  return rows >= 1 && rows <= max_kernel_rows;
+  // bf16 weights have no other fast path here: every row count runs.
+  const auto rows = x.numel() / x.size(-1);
+  return rows >= 1 && (bf16_weights || rows <= max_kernel_rows);
 }
+
+namespace {
+
+/// y (M, N) = rows (M, K) · weightᵀ + bias in slabs of max_kernel_rows
+/// rows, each split by output columns across the team.
+template <class Weight>
+void run_linear(const at::Tensor& rows, const Weight* weight,
+                const at::Tensor& bias, at::Tensor& y,
+                void (*kernel)(const detail::linear_rows_of<Weight>&, int64_t,
+                               int64_t)) {
+  const auto K = rows.size(1), N = y.size(1);
+  const auto column_blocks = (N + 3) / 4;
+  for (int64_t m = 0; m < rows.size(0); m += max_kernel_rows) {
+    const detail::linear_rows_of<Weight> args{
+        rows.data_ptr<float>() + m * K, weight,
+        bias.defined() ? bias.data_ptr<float>() : nullptr,
+        y.data_ptr<float>() + m * N,
+        std::min(max_kernel_rows, rows.size(0) - m), N, K};
+    run_parts(args.M * N * K, column_blocks, [&](int64_t b, int64_t e) {
+      kernel(args, b * 4, std::min(N, e * 4));
+    });
+  }
+}
+
+}  // namespace
 
 at::Tensor linear_product(const at::Tensor& x, const at::Tensor& weight,
                           const at::Tensor& bias) {
   if (!row_kernel_applies(x, weight, bias))
-    return at::linear(x, weight, bias);
+    return at::linear(x, weight.to(x.scalar_type()), bias);
   const auto K = weight.size(1), N = weight.size(0);
   const auto rows = x.reshape({-1, K}).contiguous();  // (M, K)
   auto y = at::empty({rows.size(0), N}, x.options());  // (M, N)
-  const detail::linear_rows args{
-      rows.data_ptr<float>(), weight.data_ptr<float>(),
-      bias.defined() ? bias.data_ptr<float>() : nullptr, y.data_ptr<float>(),
-      rows.size(0), N, K};
-  const auto kernel = detail::best_cpu_kernels()->linear_columns;
-  const auto column_blocks = (N + 3) / 4;
-  run_parts(rows.size(0) * N * K, column_blocks, [&](int64_t b, int64_t e) {
-    kernel(args, b * 4, std::min(N, e * 4));
-  });
+  const auto* kernels = detail::best_cpu_kernels();
+  if (weight.scalar_type() == at::kBFloat16)
+    run_linear(rows,
+               reinterpret_cast<const uint16_t*>(
+                   weight.data_ptr<at::BFloat16>()),
+               bias, y, kernels->linear_columns_bf16);
+  else
+    run_linear(rows, weight.data_ptr<float>(), bias, y,
+               kernels->linear_columns);
   auto shape = x.sizes().vec();
   shape.back() = N;
   return y.view(shape);  // (..., N)

@@ -16,13 +16,16 @@
 namespace chat::model {
 
 /// x (..., K) times weight (N, K) transposed, plus bias (N) if defined:
-/// at::linear's result (equal up to float summation order).
+/// at::linear's result (equal up to float summation order). The weight may
+/// be bf16 under an fp32 x (bf16 weights on CPU): the product is then x
+/// times the bf16 values, computed in fp32.
 at::Tensor linear_product(const at::Tensor& x, const at::Tensor& weight,
                           const at::Tensor& bias);
 
-/// Whether linear_product() takes the few-row kernel for these operands;
-/// false for training (grad mode on), non-CPU or non-fp32 tensors, many
-/// rows, or a CPU without AVX2+FMA.
+/// Whether linear_product() takes the CPU kernel for these operands; false
+/// for training (grad mode on), non-CPU or non-fp32 tensors (bf16 weights
+/// excepted), more than 64 rows with fp32 weights, or a CPU without
+/// AVX2+FMA.
 bool row_kernel_applies(const at::Tensor& x, const at::Tensor& weight,
                         const at::Tensor& bias);
 

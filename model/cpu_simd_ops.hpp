@@ -2,10 +2,12 @@
 // The SIMD flavours the CPU kernels are written over; each is included only
 // by the file compiled for its instruction set. A flavour provides: reg,
 // lanes, zero(), load(p), load_first(p, n) (the first n floats, the rest
-// zero), store(p, v), store_first(p, n, v), splat(x), fma(a, b, acc),
-// mul(a, b), sum(reg).
+// zero), load_bf16(p) (16-bit bfloat16s widened to fp32), store(p, v),
+// store_first(p, n, v), splat(x), fma(a, b, acc), mul(a, b), sum(reg).
 
 #include <immintrin.h>
+
+#include <cstdint>
 
 namespace chat::model::detail {
 
@@ -29,6 +31,13 @@ struct avx512_ops {
   static reg load(const float* p) { return _mm512_loadu_ps(p); }
   static reg load_first(const float* p, int n) {
     return _mm512_maskz_loadu_ps(first(n), p);
+  }
+  // A bf16 is the upper half of an fp32: widen, shift into place.
+  static reg load_bf16(const std::uint16_t* p) {
+    const __m256i half =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(
+        0xFFFF, _mm512_maskz_cvtepu16_epi32(0xFFFF, half), 16));
   }
   static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
   static void store_first(float* p, int n, reg v) {
@@ -61,6 +70,11 @@ struct avx2_ops {
   static reg load(const float* p) { return _mm256_loadu_ps(p); }
   static reg load_first(const float* p, int n) {
     return _mm256_maskload_ps(p, first(n));
+  }
+  static reg load_bf16(const std::uint16_t* p) {
+    const __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
   }
   static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
   static void store_first(float* p, int n, reg v) {

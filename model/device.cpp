@@ -45,6 +45,16 @@ device_choice choose_device(const std::string& device,
     throw std::runtime_error("precision '" + precision +
                              "' is unknown; use auto, fp32, bf16 or fp16");
   }
+  choice.weights = choice.dtype;
+  return choice;
+}
+
+device_choice choose_inference_device(const std::string& device,
+                                      const std::string& precision) {
+  if (precision != "bf16" || !choose_device(device, "auto").device.is_cpu())
+    return choose_device(device, precision);
+  auto choice = choose_device(device, "fp32");
+  choice.weights = c10::kBFloat16;
   return choice;
 }
 

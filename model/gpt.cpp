@@ -23,6 +23,13 @@ at::Tensor project(const torch::nn::Linear& layer, const at::Tensor& x) {
 
 }  // namespace
 
+void gptImpl::store_matmul_weights_as(c10::ScalarType dtype) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : named_parameters())
+    if (p.value().dim() == 2 && p.key() != "wpe.weight")
+      p.value().set_data(p.value().to(dtype));
+}
+
 // -- attention --
 
 causal_self_attentionImpl::causal_self_attentionImpl(const gpt_config& c)

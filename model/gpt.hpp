@@ -105,6 +105,11 @@ struct gptImpl : torch::nn::Module {
 
   const gpt_config& config() const { return config_; }
 
+  /// Stores the matmul weights (the blocks' linear layers, and wte, which is
+  /// also the LM head) as `dtype`; the rest keeps its type. For serving:
+  /// linear_product's CPU kernels read bf16 weights under fp32 compute.
+  void store_matmul_weights_as(c10::ScalarType dtype);
+
   torch::nn::Embedding wte{nullptr};  ///< token embedding, also the LM head
   torch::nn::Embedding wpe{nullptr};  ///< learned position embedding
   torch::nn::Dropout drop{nullptr};

@@ -8,7 +8,8 @@
 #
 # Prints chat-prep eval-score's JSON line: {"correct","total","accuracy"}.
 # CHAT_BUILD_DIR picks the build (default build/), CHAT_EVAL_SEED the
-# phrasing of each question (default 1, as in make_default_model.sh).
+# phrasing of each question (default 1, as in make_default_model.sh),
+# CHAT_EVAL_PRECISION the weights (default auto; bf16: bf16 weights on CPU).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 model_dir=${1:-$root/models/default}
@@ -32,6 +33,6 @@ trap 'rm -rf "$work"' EXIT
   --input "$work/eval.jsonl" --out "$work/prompts.jsonl" >/dev/null
 "$build/tools/chat-generate" --checkpoint "$model_dir" \
   --input "$work/prompts.jsonl" --output "$work/outputs.jsonl" \
-  --max-tokens 16 >&2
+  --max-tokens 16 --precision "${CHAT_EVAL_PRECISION:-auto}" >&2
 "$prep" eval-score --tokenizer "$model_dir/tokenizer.model" \
   --input "$work/eval.jsonl" --outputs "$work/outputs.jsonl"

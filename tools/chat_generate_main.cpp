@@ -4,13 +4,15 @@
 //
 //   chat-generate --checkpoint DIR --input PROMPTS.jsonl --output OUT.jsonl
 //                 [--max-tokens N (64)] [--stop-id ID (4)]
-//                 [--batch-size N (32)]
+//                 [--batch-size N (32)] [--precision P (auto)]
 //
 // Each input line {"id": any, "prompt_ids": [int, ...]} gives one output
 // line {"id": same, "output_ids": [...], "finish": "stop" | "length"}, in
 // input order; output_ids never hold the stop id. Prompts are prefilled one
 // at a time and decoded together, up to batch-size at once, against one
 // preallocated KV cache. On success prints one JSON summary line on stdout.
+// --precision is the worker's (auto, fp32, bf16, fp16): bf16 on the CPU
+// checks bf16 weights against the fp32 figures.
 // Exit codes: 0 done, 1 failed (the reason on stderr), 2 bad usage.
 
 #include <chrono>
@@ -40,6 +42,7 @@ constexpr const char* usage =
     "--output OUT.jsonl\n"
     "                     [--max-tokens N (64)] [--stop-id ID (4)] "
     "[--batch-size N (32)]\n"
+    "                     [--precision auto|fp32|bf16|fp16 (auto)]\n"
     "  Greedy completion of each {\"id\", \"prompt_ids\"} line into\n"
     "  {\"id\", \"output_ids\", \"finish\"} lines, until the stop id or N "
     "tokens.\n";
@@ -56,6 +59,7 @@ struct settings {
   int64_t max_tokens = 64;
   int64_t stop_id = 4;  // <|end|> in chat-prep's tokenizers
   int64_t batch_size = 32;
+  std::string precision = "auto";
 };
 
 int64_t positive_integer(const std::string& flag, const std::string& text) {
@@ -72,7 +76,7 @@ settings parse_settings(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag != "--checkpoint" && flag != "--input" && flag != "--output" &&
         flag != "--max-tokens" && flag != "--stop-id" &&
-        flag != "--batch-size")
+        flag != "--batch-size" && flag != "--precision")
       throw usage_error("unknown option '" + flag + "'");
     if (i + 1 >= argc)
       throw usage_error("option '" + flag + "' needs a value");
@@ -88,6 +92,8 @@ settings parse_settings(int argc, char** argv) {
       throw usage_error(std::string("missing option '") + flag + "'");
     *field = it->second;
   }
+  if (auto it = given.find("--precision"); it != given.end())
+    s.precision = it->second;
   for (auto [flag, field] : {std::pair{"--max-tokens", &s.max_tokens},
                              std::pair{"--stop-id", &s.stop_id},
                              std::pair{"--batch-size", &s.batch_size}})
@@ -199,7 +205,7 @@ std::vector<completion> complete_batch(model::gpt& gpt, model::kv_cache& cache,
 void run(const settings& s) {
   const auto started = std::chrono::steady_clock::now();
   c10::InferenceMode inference;
-  const auto where = model::choose_device("auto", "auto");
+  const auto where = model::choose_inference_device("auto", s.precision);
   auto gpt = model::load_gpt(s.checkpoint, where);
   const auto prompts = read_prompts(s.input, gpt->config());
   const auto slots = std::min<int64_t>(

@@ -65,6 +65,7 @@ std::unique_ptr<chat::worker::engine> start_engine(const chat::config& cfg) {
   chat::worker::engine_options options;
   options.model_dir = cfg.worker.model;
   options.device = cfg.worker.device;
+  options.precision = cfg.worker.precision;
   options.max_batch = cfg.worker.max_batch;
   options.max_queue = cfg.worker.max_queue;
   options.prefix_cache_slots = cfg.worker.prefix_cache_slots;

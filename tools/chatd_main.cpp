@@ -119,7 +119,8 @@ int run(const chat::config& cfg) {
                      "--worker.prefix_cache_slots",
                      std::to_string(cfg.worker.prefix_cache_slots),
                      "--worker.compute_threads",
-                     std::to_string(cfg.worker.compute_threads)};
+                     std::to_string(cfg.worker.compute_threads),
+                     "--worker.precision", cfg.worker.precision};
   if (chat::worker_tls_enabled(cfg.worker))
     spec.extra_args.insert(spec.extra_args.end(),
                            {"--worker.tls_cert", cfg.worker.tls_cert,

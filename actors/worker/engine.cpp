@@ -56,6 +56,7 @@ void log_loaded(const loaded_model& m, const model::device_choice& where) {
     .kv("model", m.id)
     .kv("device", where.device.str())
     .kv("precision", model::precision_name(where.dtype))
+    .kv("weights", model::precision_name(where.weights))
     .kv("context", m.context)
     .kv("cache_slots", m.cache.max_slots());
 }
@@ -182,7 +183,7 @@ struct engine::impl {
 
 engine::impl::impl(const engine_options& o)
   : options((check_options(o), o)),
-    where(model::choose_device(o.device, "auto")),
+    where(model::choose_inference_device(o.device, o.precision)),
     device_name(where.device.str()),
     step_ids(torch::zeros({o.max_batch, 1}, torch::kLong)) {
   model::set_cpu_kernel_threads(o.compute_threads);

@@ -25,6 +25,8 @@ struct engine_options {
   std::string model_dir;
   /// "cpu", "cuda", "cuda:N" or "auto" (CUDA when present).
   std::string device = "cpu";
+  /// model::choose_inference_device's precision.
+  std::string precision = "auto";
   /// Most sequences running at once, over all models; also the KV-cache
   /// slots of each model.
   int max_batch = 16;

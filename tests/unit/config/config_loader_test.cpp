@@ -129,6 +129,11 @@ TEST_CASE("every error names the key and the problem", "[unit]") {
     CHECK_THAT(error_of(src), Catch::Contains("workers.devices")
                                 && Catch::Contains("tpu"));
   }
+  SECTION("bad precision") {
+    src.args = {"--worker.precision", "fp8"};
+    CHECK_THAT(error_of(src), Catch::Contains("worker.precision")
+                                && Catch::Contains("fp8"));
+  }
   SECTION("unknown environment variable") {
     src.env = {{"CHATD_LISTN", "x"}};
     CHECK_THAT(error_of(src), Catch::Contains("CHATD_LISTN"));

@@ -44,6 +44,39 @@ TEST_CASE("cpu linear equals at::linear for few rows, odd sizes included",
   }
 }
 
+TEST_CASE("bf16 weights: the kernel multiplies by their values, any rows",
+          "[unit]") {
+  torch::manual_seed(11);
+  auto check = [](int64_t rows, int64_t n, int64_t k) {
+    auto x = torch::randn({rows, k});
+    auto w = torch::randn({n, k}).to(torch::kBFloat16);
+    auto b = torch::randn({n});
+    CAPTURE(rows, n, k);
+    const double tolerance = 1e-5 * std::sqrt(static_cast<double>(k));
+    const auto expected = at::linear(x, w.to(torch::kFloat), b);
+    CHECK(max_abs_diff(linear_product(x, w, b), expected) <= tolerance);
+    return expected;
+  };
+  {
+    c10::InferenceMode inference;
+    // Past 64 rows bf16 runs the kernel in slabs; k 17 and 770 end in a
+    // partial vector.
+    for (int64_t rows : {1, 3, 4, 64, 65, 130})
+      for (int64_t n : {1, 7, 130})
+        for (int64_t k : {1, 17, 48, 770}) {
+          REQUIRE(row_kernel_applies(torch::randn({rows, k}),
+                                     torch::randn({n, k}).to(torch::kBFloat16),
+                                     {}));
+          check(rows, n, k);
+        }
+  }
+  // Grad mode: at::linear over the widened weights.
+  CHECK_FALSE(row_kernel_applies(torch::randn({2, 8}),
+                                 torch::randn({3, 8}).to(torch::kBFloat16),
+                                 {}));
+  check(2, 3, 8);
+}
+
 TEST_CASE("cpu linear keeps the leading shape of its input", "[unit]") {
   c10::InferenceMode inference;
   auto x = torch::randn({2, 3, 8});  // (B, T, K)

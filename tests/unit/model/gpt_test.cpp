@@ -138,6 +138,32 @@ TEST_CASE("a batch of sequences of different lengths decodes exactly as each "
   }
 }
 
+TEST_CASE("bf16 matmul weights: cached decode still equals the full forward "
+          "and stays near fp32",
+          "[unit]") {
+  c10::InferenceMode inference;
+  auto fp32 = tiny_model();
+  auto bf16 = tiny_model();
+  bf16->store_matmul_weights_as(torch::kBFloat16);
+  CHECK(bf16->wte->weight.scalar_type() == torch::kBFloat16);
+  CHECK(bf16->wpe->weight.scalar_type() == torch::kFloat);
+  CHECK(bf16->ln_f->weight.scalar_type() == torch::kFloat);
+  auto idx = torch::randint(64, {1, 12}, torch::kLong);
+  const auto full = bf16->forward(idx);  // (1, 12, V)
+  CHECK(full.scalar_type() == torch::kFloat);
+  kv_cache cache(bf16->config(), 1, torch::kCPU, torch::kFloat);
+  std::vector<int64_t> slots{cache.acquire()};
+  for (int64_t t = 0; t < 12; ++t) {
+    auto step = bf16->forward_cached(idx.narrow(1, t, 1), cache, slots);
+    CHECK(max_diff(step[0][0], full[0][t]) <= 1e-4);
+  }
+  // bf16 keeps 8 significant bits: the logits move by well under 2% of
+  // their range.
+  const auto reference = fp32->forward(idx);
+  const auto range = (reference.max() - reference.min()).item<double>();
+  CHECK(max_diff(full, reference) <= 0.02 * range);
+}
+
 TEST_CASE("kv cache slots are reused after release", "[unit]") {
   torch::NoGradGuard no_grad;
   auto model = tiny_model();
