@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Greedy accuracy of a model on the held-out two-digit additions (pairs the
-# synthetic chat generator never puts in training data). The pipeline
+# Two greedy checks of a model. Chat: accuracy on the held-out two-digit
+# additions (pairs the synthetic chat generator never puts in training
+# data). Text: raw Shakespeare prompts ("ROMEO:") are continued as
+# Shakespeare, not as a chat: no continuation ends with <|end|> and at
+# least 90% of the generated words occur in the corpus. The pipeline
 # crosses the process split: chat-prep (SentencePiece) writes prompt ids,
 # chat-generate (LibTorch) completes them, chat-prep decodes and scores.
 #
 #   scripts/eval_default_model.sh [MODEL_DIR (models/default)]
 #
-# Prints chat-prep eval-score's JSON line: {"correct","total","accuracy"}.
-# CHAT_BUILD_DIR picks the build (default build/), CHAT_EVAL_SEED the
-# phrasing of each question (default 1, as in make_default_model.sh).
+# Prints two JSON lines: chat-prep eval-score's {"correct","total",
+# "accuracy"} and text-score's {"words","known","known_fraction","stopped",
+# "pass"} (the continuations go to stderr). CHAT_BUILD_DIR picks the build
+# (default build/), CHAT_EVAL_SEED the phrasing of each question (default
+# 1, as in make_default_model.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 model_dir=${1:-$root/models/default}
+corpus=$root/../shared/data/tinyshakespeare.txt
 build=${CHAT_BUILD_DIR:-$root/build}
 seed=${CHAT_EVAL_SEED:-1}
 
@@ -35,3 +41,13 @@ trap 'rm -rf "$work"' EXIT
   --max-tokens 16 >&2
 "$prep" eval-score --tokenizer "$model_dir/tokenizer.model" \
   --input "$work/eval.jsonl" --outputs "$work/outputs.jsonl"
+
+"$prep" text-prompts --tokenizer "$model_dir/tokenizer.model" \
+  --prompt "ROMEO:" --prompt "JULIET:" --prompt "First Citizen:" \
+  --prompt "KING RICHARD III:" --out "$work/text-prompts.jsonl" >/dev/null
+"$build/tools/chat-generate" --checkpoint "$model_dir" \
+  --input "$work/text-prompts.jsonl" --output "$work/text-outputs.jsonl" \
+  --max-tokens 48 >&2
+"$prep" text-score --tokenizer "$model_dir/tokenizer.model" \
+  --corpus "$corpus" --outputs "$work/text-outputs.jsonl" \
+  --min-known-fraction 0.9

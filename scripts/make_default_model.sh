@@ -2,8 +2,10 @@
 # Rebuilds models/default from scratch, reproducibly (fixed seeds): a BPE
 # tokenizer on Tiny Shakespeare and synthetic chats, pretraining on the
 # Shakespeare text, fine-tuning on the chats (loss on assistant tokens
-# only) and a second, lower-rate fine-tune pass, then the held-out addition
-# eval. Writes models/default/README.md
+# only) with Shakespeare mixed into every batch (so that raw prompts are
+# still continued as text) and a second, lower-rate fine-tune pass, then
+# the evals (held-out additions, raw Shakespeare prompts). Writes
+# models/default/README.md
 # with the figures it measured. The result is committed, so the service
 # never needs this.
 #
@@ -27,7 +29,11 @@ model="{\"vocab_size\": $vocab_size, \"context\": $context, \"n_layer\": 4, \"n_
 pretrain_steps=200
 pretrain_batch=32
 finetune_steps=1500
-finetune_batch=24
+finetune_batch=32
+# Of each fine-tune batch, this share of sequences is Shakespeare with every
+# token learned (4 of 32); the rest are chats.
+text_fraction=0.125
+text_mix="{\"data_dir\": \"$work/text\", \"fraction\": $text_fraction}"
 refine_steps=600
 
 [ -f "$build/build.ninja" ] ||
@@ -62,7 +68,7 @@ EOF
 cat >"$work/finetune.json" <<EOF
 {"type": "finetune", "data_dir": "$work/chat", "out_dir": "$work/finetune",
  "base_checkpoint": "$work/pretrain/$(printf 'step-%08d' "$pretrain_steps")",
- "extra_files": ["$work/tokenizer.model"],
+ "extra_files": ["$work/tokenizer.model"], "text_mix": $text_mix,
  "hyper": {"max_steps": $finetune_steps, "batch_size": $finetune_batch,
            "lr": 2e-3, "min_lr": 1e-4, "warmup_steps": 100,
            "eval_interval": 250, "eval_steps": 10,
@@ -74,7 +80,7 @@ EOF
 cat >"$work/refine.json" <<EOF
 {"type": "finetune", "data_dir": "$work/chat", "out_dir": "$work/refine",
  "base_checkpoint": "$work/finetune/$(printf 'step-%08d' "$finetune_steps")",
- "extra_files": ["$work/tokenizer.model"],
+ "extra_files": ["$work/tokenizer.model"], "text_mix": $text_mix,
  "hyper": {"max_steps": $refine_steps, "batch_size": $finetune_batch,
            "lr": 1e-3, "min_lr": 5e-5, "warmup_steps": 50,
            "eval_interval": 300, "eval_steps": 10,
@@ -104,9 +110,16 @@ json_field() { grep -o "\"$1\":[^,}]*" | tail -1 | cut -d: -f2; }
 params=$(grep '"type":"start"' "$work/pretrain.log" | json_field params)
 pretrain_val=$(grep '"type":"eval"' "$work/pretrain.log" | json_field val_loss)
 finetune_val=$(grep '"type":"eval"' "$work/refine.log" | json_field val_loss)
+finetune_text_val=$(grep '"type":"eval"' "$work/refine.log" |
+  json_field text_val_loss)
 correct=$(json_field correct <<<"$score")
 total=$(json_field total <<<"$score")
 accuracy=$(json_field accuracy <<<"$score")
+text_known=$(json_field known <<<"$score")
+text_words=$(json_field words <<<"$score")
+text_known_fraction=$(json_field known_fraction <<<"$score")
+text_stopped=$(json_field stopped <<<"$score")
+text_pass=$(json_field pass <<<"$score")
 cat >"$out/README.md" <<EOF
 # The default model
 
@@ -123,9 +136,11 @@ and evaluated by \`scripts/eval_default_model.sh\`.
    chat pieces) trained on \`../shared/data/tinyshakespeare.txt\` and the chats.
 3. Pretraining from scratch on the Shakespeare text: $pretrain_steps steps of
    $pretrain_batch × $context tokens, AdamW, lr 2e-3 → 2e-4.
-4. Fine-tuning on the chats, loss on assistant tokens only: $finetune_steps steps of
-   $finetune_batch × $context tokens, lr 2e-3 → 1e-4; then a second pass from that
-   checkpoint on other batches: $refine_steps steps, lr 1e-3 → 5e-5.
+4. Fine-tuning on the chats, loss on assistant tokens only, with the Shakespeare
+   text mixed in (\`text_mix\`: $text_fraction of each batch's sequences, every
+   token learned): $finetune_steps steps of $finetune_batch × $context tokens, lr 2e-3 → 1e-4;
+   then a second pass from that checkpoint on other batches: $refine_steps steps,
+   lr 1e-3 → 5e-5, same mix.
 
 Model (config.json): \`$model\`, $params parameters, fp32.
 
@@ -133,19 +148,21 @@ Model (config.json): \`$model\`, $params parameters, fp32.
 | what | value |
 | --- | --- |
 | held-out two-digit additions, greedy, exact reply | $correct / $total = $accuracy |
+| raw prompts ("ROMEO:" …), greedy 48 tokens: words found in the corpus | $text_known / $text_words = $text_known_fraction |
+| raw prompts ended with <\\|end\\|> (a chat reply) | $text_stopped of 4 |
+| raw-prompt check (≥ 0.9 known, none ended) | $text_pass |
 | training wall time (data prep + the three jobs, $(nproc) cores, shared) | $((finished - started)) s |
 | parameters | $params |
 | pretrain validation loss (Shakespeare) | $pretrain_val |
 | fine-tune validation loss (assistant tokens) | $finetune_val |
+| fine-tune validation loss (Shakespeare, mixed in) | $finetune_text_val |
 | model.pt | $(stat -c %s "$out/model.pt") bytes |
 | tokenizer.model | $(stat -c %s "$out/tokenizer.model") bytes |
 | built on | $(date -u +%Y-%m-%d) |
 
 ## Limits
-- Raw text prompts: after the chat fine-tune the model mostly ends a plain
-  Shakespeare prompt with <|end|> or chat phrases; the pretrained checkpoint
-  (build/default-model/pretrain/) continues it in Shakespeare's style
-  (validation loss above). Mixing text into the fine-tune data would keep both.
+- Raw text is continued in Shakespeare's style (words and layout), not with
+  sense: $params parameters and $pretrain_steps pretraining steps.
 - Greetings and questions outside the synthetic set get a canned answer.
 
 Reproduce: \`scripts/make_default_model.sh\` (rebuilds this directory);

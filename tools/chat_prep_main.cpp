@@ -14,11 +14,17 @@
 //                          --out PROMPTS.jsonl
 //   chat-prep eval-score --tokenizer MODEL --input EVAL.jsonl
 //                        --outputs OUT.jsonl
+//   chat-prep text-prompts --tokenizer MODEL --prompt TEXT [--prompt TEXT ...]
+//                          --out PROMPTS.jsonl
+//   chat-prep text-score --tokenizer MODEL --corpus FILE --outputs OUT.jsonl
+//                        [--min-known-fraction F]
 //
 // The evaluation is a pipeline across the process split: eval-prompts
 // turns each conversation (all messages but the last, an assistant reply)
 // into prompt ids, chat-generate completes them, eval-score decodes the
-// completions and compares them with the expected replies.
+// completions and compares them with the expected replies. text-prompts
+// and text-score do the same for raw text prompts, scored by how many of
+// the generated words the corpus holds.
 //
 // On success prints one JSON summary line on stdout. Exit codes: 0 done,
 // 1 failed (the reason on stderr), 2 bad usage.
@@ -28,6 +34,7 @@
 #include "model/tokenizer/data_prep.hpp"
 #include "model/tokenizer/sentencepiece_tokenizer.hpp"
 #include "model/tokenizer/synthetic_chat.hpp"
+#include "model/tokenizer/word_coverage.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -112,6 +119,24 @@ const std::vector<command_spec>& commands() {
        "  failures on stderr.",
        {"--tokenizer", "--input", "--outputs"},
        {}},
+      {"text-prompts",
+       "chat-prep text-prompts --tokenizer MODEL --prompt TEXT "
+       "[--prompt TEXT ...] --out PROMPTS.jsonl\n"
+       "  Writes {\"id\": index, \"prompt_ids\": [...]} for each raw text\n"
+       "  prompt (no chat template; chat-generate's input).",
+       {"--tokenizer", "--prompt", "--out"},
+       {}},
+      {"text-score",
+       "chat-prep text-score --tokenizer MODEL --corpus FILE "
+       "--outputs OUT.jsonl\n"
+       "                     [--min-known-fraction F (0.9)]\n"
+       "  Decodes chat-generate's outputs for text-prompts and counts their\n"
+       "  words that FILE holds (ASCII letters, case ignored) and the\n"
+       "  outputs that ended with the stop id; prints {\"words\", \"known\",\n"
+       "  \"known_fraction\", \"stopped\", \"pass\"}: pass when the fraction\n"
+       "  reaches F and no output stopped. The texts go to stderr.",
+       {"--tokenizer", "--corpus", "--outputs"},
+       {"--min-known-fraction"}},
   };
   return all;
 }
@@ -128,8 +153,10 @@ void print_overview(std::ostream& out) {
 using options = std::multimap<std::string, std::string>;
 
 bool repeatable(const command_spec& command, const std::string& flag) {
-  return command.name == std::string("train-tokenizer") &&
-         (flag == "--input" || flag == "--chat-input");
+  const std::string name = command.name;
+  return (name == "train-tokenizer" &&
+          (flag == "--input" || flag == "--chat-input")) ||
+         (name == "text-prompts" && flag == "--prompt");
 }
 
 options parse_options(const command_spec& command, int argc, char** argv) {
@@ -306,9 +333,15 @@ std::string trimmed(const std::string& text) {
   return text.substr(first, text.find_last_not_of(" \t\n") - first + 1);
 }
 
-/// output_ids by id from chat-generate's output.
-std::map<size_t, std::vector<int32_t>> read_outputs(const std::string& path) {
-  std::map<size_t, std::vector<int32_t>> outputs;
+/// One line of chat-generate's output.
+struct generated {
+  std::vector<int32_t> ids;
+  bool stopped = false;  ///< ended with the stop id, not the length limit
+};
+
+/// chat-generate's outputs by id.
+std::map<size_t, generated> read_outputs(const std::string& path) {
+  std::map<size_t, generated> outputs;
   std::istringstream lines(read_file(path));
   std::string line;
   for (size_t number = 1; std::getline(lines, line); ++number) {
@@ -316,12 +349,13 @@ std::map<size_t, std::vector<int32_t>> read_outputs(const std::string& path) {
       continue;
     try {
       const auto j = nlohmann::json::parse(line);
-      outputs[j.at("id").get<size_t>()] =
-          j.at("output_ids").get<std::vector<int32_t>>();
+      outputs[j.at("id").get<size_t>()] = {
+          j.at("output_ids").get<std::vector<int32_t>>(),
+          j.value("finish", "") == "stop"};
     } catch (const nlohmann::json::exception& e) {
       throw std::runtime_error("'" + path + "':" + std::to_string(number) +
                                ": expected {\"id\": index, \"output_ids\": "
-                               "[int, ...]}: " +
+                               "[int, ...], \"finish\"}: " +
                                e.what());
     }
   }
@@ -340,7 +374,7 @@ void eval_score(const options& parsed) {
     if (output == outputs.end())
       throw std::runtime_error("'" + value(parsed, "--outputs") +
                                "' has no output for id " + std::to_string(id));
-    const auto reply = trimmed(tokenizer.decode(output->second));
+    const auto reply = trimmed(tokenizer.decode(output->second.ids));
     if (reply == trimmed(cases[id].expected))
       ++correct;
     else if (failures.size() < failures_shown)
@@ -364,6 +398,43 @@ void eval_score(const options& parsed) {
             << std::endl;
 }
 
+void text_prompts(const options& parsed) {
+  auto tokenizer = sentencepiece_tokenizer::load(value(parsed, "--tokenizer"));
+  std::string out;
+  size_t id = 0;
+  for (auto [it, end] = parsed.equal_range("--prompt"); it != end; ++it, ++id)
+    out += nlohmann::json{{"id", id},
+                          {"prompt_ids", tokenizer.encode(it->second)}}
+               .dump() +
+           "\n";
+  write_file_atomically(value(parsed, "--out"), out);
+  std::cout << nlohmann::json{{"prompts", id}}.dump() << std::endl;
+}
+
+void text_score(const options& parsed) {
+  auto tokenizer = sentencepiece_tokenizer::load(value(parsed, "--tokenizer"));
+  const word_set corpus(read_file(value(parsed, "--corpus")));
+  const double min_known = fraction_value(parsed, "--min-known-fraction", 0.9);
+  size_t words = 0, known = 0, stopped = 0;
+  for (const auto& [id, output] : read_outputs(value(parsed, "--outputs"))) {
+    const auto text = tokenizer.decode(output.ids);
+    std::cerr << "output " << id << (output.stopped ? " (stopped)" : "")
+              << ":\n" << text << "\n";
+    const auto coverage = corpus.measure(text);
+    words += coverage.words;
+    known += coverage.known;
+    stopped += output.stopped;
+  }
+  const double fraction = words == 0 ? 0.0 : double(known) / double(words);
+  std::cout << nlohmann::json{{"words", words},
+                              {"known", known},
+                              {"known_fraction", fraction},
+                              {"stopped", stopped},
+                              {"pass", fraction >= min_known && stopped == 0}}
+                   .dump()
+            << std::endl;
+}
+
 void run(const command_spec& command, const options& parsed) {
   const std::string name = command.name;
   if (name == "train-tokenizer")
@@ -376,8 +447,12 @@ void run(const command_spec& command, const options& parsed) {
     gen_chat(parsed);
   else if (name == "eval-prompts")
     eval_prompts(parsed);
-  else
+  else if (name == "eval-score")
     eval_score(parsed);
+  else if (name == "text-prompts")
+    text_prompts(parsed);
+  else
+    text_score(parsed);
 }
 
 } // namespace
