@@ -2,16 +2,18 @@
 # Two greedy checks of a model. Chat: accuracy on the held-out two-digit
 # additions (pairs the synthetic chat generator never puts in training
 # data). Text: raw Shakespeare prompts ("ROMEO:") are continued as
-# Shakespeare, not as a chat: no continuation ends with <|end|> and at
-# least 90% of the generated words occur in the corpus. The pipeline
+# Shakespeare, not as a chat: no continuation ends with <|end|>, at least
+# 90% of the generated words occur in the corpus and at most 5% of the word
+# trigrams occur only in the chats' replies ("how can i help"). The pipeline
 # crosses the process split: chat-prep (SentencePiece) writes prompt ids,
 # chat-generate (LibTorch) completes them, chat-prep decodes and scores.
 #
 #   scripts/eval_default_model.sh [MODEL_DIR (models/default)]
 #
 # Prints two JSON lines: chat-prep eval-score's {"correct","total",
-# "accuracy"} and text-score's {"words","known","known_fraction","stopped",
-# "pass"} (the continuations go to stderr). CHAT_BUILD_DIR picks the build
+# "accuracy"} and text-score's {"words","known","known_fraction",
+# "trigrams","chat_trigrams","chat_fraction","stopped","pass"} (the
+# continuations go to stderr). CHAT_BUILD_DIR picks the build
 # (default build/), CHAT_EVAL_SEED the phrasing of each question (default
 # 1, as in make_default_model.sh).
 set -euo pipefail
@@ -31,8 +33,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # gen-chat writes the held-out questions to --eval-out; the training chats
-# it writes alongside are not needed here.
-"$prep" gen-chat --seed "$seed" --count 1 --out "$work/unused.jsonl" \
+# it writes alongside hold every reply phrase the text check looks for.
+"$prep" gen-chat --seed "$seed" --count 5000 --out "$work/chats.jsonl" \
   --eval-out "$work/eval.jsonl" >/dev/null
 "$prep" eval-prompts --tokenizer "$model_dir/tokenizer.model" \
   --input "$work/eval.jsonl" --out "$work/prompts.jsonl" >/dev/null
@@ -49,5 +51,6 @@ trap 'rm -rf "$work"' EXIT
   --input "$work/text-prompts.jsonl" --output "$work/text-outputs.jsonl" \
   --max-tokens 48 >&2
 "$prep" text-score --tokenizer "$model_dir/tokenizer.model" \
-  --corpus "$corpus" --outputs "$work/text-outputs.jsonl" \
-  --min-known-fraction 0.9
+  --corpus "$corpus" --chat-input "$work/chats.jsonl" \
+  --outputs "$work/text-outputs.jsonl" \
+  --min-known-fraction 0.9 --max-chat-fraction 0.05

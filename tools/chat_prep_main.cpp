@@ -16,15 +16,17 @@
 //                        --outputs OUT.jsonl
 //   chat-prep text-prompts --tokenizer MODEL --prompt TEXT [--prompt TEXT ...]
 //                          --out PROMPTS.jsonl
-//   chat-prep text-score --tokenizer MODEL --corpus FILE --outputs OUT.jsonl
-//                        [--min-known-fraction F]
+//   chat-prep text-score --tokenizer MODEL --corpus FILE
+//                        --chat-input FILE.jsonl --outputs OUT.jsonl
+//                        [--min-known-fraction F] [--max-chat-fraction F]
 //
 // The evaluation is a pipeline across the process split: eval-prompts
 // turns each conversation (all messages but the last, an assistant reply)
 // into prompt ids, chat-generate completes them, eval-score decodes the
 // completions and compares them with the expected replies. text-prompts
 // and text-score do the same for raw text prompts, scored by how many of
-// the generated words the corpus holds.
+// the generated words the corpus holds and how many word runs come from the
+// chats instead.
 //
 // On success prints one JSON summary line on stdout. Exit codes: 0 done,
 // 1 failed (the reason on stderr), 2 bad usage.
@@ -128,15 +130,20 @@ const std::vector<command_spec>& commands() {
        {}},
       {"text-score",
        "chat-prep text-score --tokenizer MODEL --corpus FILE "
-       "--outputs OUT.jsonl\n"
-       "                     [--min-known-fraction F (0.9)]\n"
+       "--chat-input FILE.jsonl\n"
+       "                     --outputs OUT.jsonl [--min-known-fraction F "
+       "(0.9)]\n"
+       "                     [--max-chat-fraction F (0.05)]\n"
        "  Decodes chat-generate's outputs for text-prompts and counts their\n"
-       "  words that FILE holds (ASCII letters, case ignored) and the\n"
+       "  words that the corpus holds (ASCII letters, case ignored), their\n"
+       "  word trigrams that only the chats' assistant replies hold, and the\n"
        "  outputs that ended with the stop id; prints {\"words\", \"known\",\n"
-       "  \"known_fraction\", \"stopped\", \"pass\"}: pass when the fraction\n"
-       "  reaches F and no output stopped. The texts go to stderr.",
-       {"--tokenizer", "--corpus", "--outputs"},
-       {"--min-known-fraction"}},
+       "  \"known_fraction\", \"trigrams\", \"chat_trigrams\",\n"
+       "  \"chat_fraction\", \"stopped\", \"pass\"}: pass when the known\n"
+       "  fraction reaches its minimum, the chat fraction stays within its\n"
+       "  maximum and no output stopped. The texts go to stderr.",
+       {"--tokenizer", "--corpus", "--chat-input", "--outputs"},
+       {"--min-known-fraction", "--max-chat-fraction"}},
   };
   return all;
 }
@@ -413,24 +420,50 @@ void text_prompts(const options& parsed) {
 
 void text_score(const options& parsed) {
   auto tokenizer = sentencepiece_tokenizer::load(value(parsed, "--tokenizer"));
-  const word_set corpus(read_file(value(parsed, "--corpus")));
+  const auto corpus = read_file(value(parsed, "--corpus"));
+  ngram_set corpus_words(1), corpus_trigrams(3), reply_trigrams(3);
+  corpus_words.add(corpus);
+  corpus_trigrams.add(corpus);
+  read_chat_jsonl_file(value(parsed, "--chat-input"),
+                       [&](std::vector<chat_message>&& messages) {
+                         for (const auto& message : messages)
+                           if (message.role == chat_role::assistant)
+                             reply_trigrams.add(message.content);
+                       });
   const double min_known = fraction_value(parsed, "--min-known-fraction", 0.9);
-  size_t words = 0, known = 0, stopped = 0;
+  const double max_chat = fraction_value(parsed, "--max-chat-fraction", 0.05);
+  size_t words = 0, known = 0, trigrams = 0, chat_trigrams = 0, stopped = 0;
   for (const auto& [id, output] : read_outputs(value(parsed, "--outputs"))) {
     const auto text = tokenizer.decode(output.ids);
     std::cerr << "output " << id << (output.stopped ? " (stopped)" : "")
               << ":\n" << text << "\n";
-    const auto coverage = corpus.measure(text);
-    words += coverage.words;
-    known += coverage.known;
+    for (const auto& word : words_of(text)) {
+      ++words;
+      known += corpus_words.contains(word);
+    }
+    for (const auto& trigram : corpus_trigrams.ngrams_of(text)) {
+      ++trigrams;
+      chat_trigrams += reply_trigrams.contains(trigram) &&
+                       !corpus_trigrams.contains(trigram);
+    }
     stopped += output.stopped;
   }
-  const double fraction = words == 0 ? 0.0 : double(known) / double(words);
+  auto share = [](size_t part, size_t whole) {
+    return whole == 0 ? 0.0 : double(part) / double(whole);
+  };
+  const double known_fraction = share(known, words);
+  const double chat_fraction = share(chat_trigrams, trigrams);
   std::cout << nlohmann::json{{"words", words},
                               {"known", known},
-                              {"known_fraction", fraction},
+                              {"known_fraction", known_fraction},
+                              {"trigrams", trigrams},
+                              {"chat_trigrams", chat_trigrams},
+                              {"chat_fraction", chat_fraction},
                               {"stopped", stopped},
-                              {"pass", fraction >= min_known && stopped == 0}}
+                              {"pass", words > 0 &&
+                                           known_fraction >= min_known &&
+                                           chat_fraction <= max_chat &&
+                                           stopped == 0}}
                    .dump()
             << std::endl;
 }

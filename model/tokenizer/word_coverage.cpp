@@ -4,40 +4,36 @@
 
 namespace chat::tokenizer {
 
-namespace {
-
-bool word_char(char c) {
-  return std::isalpha(static_cast<unsigned char>(c)) || c == '\'';
-}
-
-/// Calls `f` with each word of `text`, lower-cased.
-template <typename F>
-void for_each_word(std::string_view text, F&& f) {
+std::vector<std::string> words_of(std::string_view text) {
+  std::vector<std::string> words;
   std::string word;
   for (std::size_t i = 0; i <= text.size(); ++i) {
-    if (i < text.size() && word_char(text[i])) {
-      word += static_cast<char>(
-          std::tolower(static_cast<unsigned char>(text[i])));
+    const auto c = i < text.size() ? static_cast<unsigned char>(text[i]) : 0;
+    if (std::isalpha(c) || c == '\'') {
+      word += static_cast<char>(std::tolower(c));
     } else if (!word.empty()) {
-      f(word);
+      words.push_back(std::move(word));
       word.clear();
     }
   }
+  return words;
 }
 
-} // namespace
-
-word_set::word_set(std::string_view corpus) {
-  for_each_word(corpus, [&](const std::string& w) { words_.insert(w); });
+std::vector<std::string> ngram_set::ngrams_of(std::string_view text) const {
+  const auto words = words_of(text);
+  std::vector<std::string> ngrams;
+  for (std::size_t i = 0; n_ > 0 && i + n_ <= words.size(); ++i) {
+    std::string ngram = words[i];
+    for (std::size_t j = i + 1; j < i + n_; ++j)
+      ngram += " " + words[j];
+    ngrams.push_back(std::move(ngram));
+  }
+  return ngrams;
 }
 
-word_set::coverage word_set::measure(std::string_view text) const {
-  coverage c;
-  for_each_word(text, [&](const std::string& w) {
-    ++c.words;
-    c.known += words_.count(w);
-  });
-  return c;
+void ngram_set::add(std::string_view text) {
+  for (auto& ngram : ngrams_of(text))
+    ngrams_.insert(std::move(ngram));
 }
 
 } // namespace chat::tokenizer

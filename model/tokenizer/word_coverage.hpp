@@ -1,30 +1,35 @@
 #pragma once
-// How much of a generated text uses a corpus's words: the default model's
-// check that a raw prompt is continued as the pretraining text (Shakespeare)
-// rather than as a chat.
+// Which words and word runs a generated text shares with reference texts:
+// the default model's check that a raw prompt is continued as the
+// pretraining text (Shakespeare) rather than as a chat.
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 namespace chat::tokenizer {
 
-/// The distinct words of a corpus. A word is a run of ASCII letters and
-/// apostrophes, compared in lower case.
-class word_set {
- public:
-  explicit word_set(std::string_view corpus);
+/// The words of `text`: runs of ASCII letters and apostrophes, lower-cased.
+std::vector<std::string> words_of(std::string_view text);
 
-  /// Words of `text` and how many of them the corpus holds.
-  struct coverage {
-    std::size_t words = 0;
-    std::size_t known = 0;
-  };
-  coverage measure(std::string_view text) const;
+/// A set of n-grams: runs of n consecutive words, joined by one space.
+class ngram_set {
+ public:
+  explicit ngram_set(std::size_t n) : n_(n) {}
+
+  /// The n-grams of `text`, in order, repeats kept.
+  std::vector<std::string> ngrams_of(std::string_view text) const;
+  /// Adds the n-grams of `text`.
+  void add(std::string_view text);
+  bool contains(const std::string& ngram) const {
+    return ngrams_.count(ngram) > 0;
+  }
 
  private:
-  std::unordered_set<std::string> words_;
+  std::size_t n_;
+  std::unordered_set<std::string> ngrams_;
 };
 
 } // namespace chat::tokenizer
