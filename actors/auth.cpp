@@ -106,20 +106,38 @@ std::optional<int> rate_limiter::admit_request(const principal& who,
   return std::max(1, static_cast<int>(std::ceil((1.0 - b.tokens) / per_second)));
 }
 
-bool rate_limiter::open_stream(const principal& who) {
+bool rate_limiter::take(counts& held, const std::string& key_id,
+                        std::int64_t cap) {
   std::lock_guard<std::mutex> guard(mutex_);
-  auto& open = streams_[who.key_id];
-  if (who.max_streams && open >= *who.max_streams)
+  auto& open = held[key_id];
+  if (cap > 0 && open >= cap)
     return false;
   ++open;
   return true;
 }
 
-void rate_limiter::close_stream(const std::string& key_id) {
+void rate_limiter::give_back(counts& held, const std::string& key_id) {
   std::lock_guard<std::mutex> guard(mutex_);
-  auto it = streams_.find(key_id);
-  if (it != streams_.end() && --it->second <= 0)
-    streams_.erase(it);
+  auto it = held.find(key_id);
+  if (it != held.end() && --it->second <= 0)
+    held.erase(it);
+}
+
+bool rate_limiter::open_stream(const principal& who) {
+  return take(streams_, who.key_id,
+              who.max_streams.value_or(default_max_streams_));
+}
+
+void rate_limiter::close_stream(const std::string& key_id) {
+  give_back(streams_, key_id);
+}
+
+bool rate_limiter::open_socket(const principal& who) {
+  return take(sockets_, who.key_id, max_sockets_);
+}
+
+void rate_limiter::close_socket(const std::string& key_id) {
+  give_back(sockets_, key_id);
 }
 
 } // namespace chat

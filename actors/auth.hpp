@@ -57,31 +57,53 @@ struct auth_result {
 auth_result authenticate(storage::api_keys_repo& keys,
                          const std::string& secret, std::int64_t now);
 
-/// Per-key limits: requests per minute (token bucket) and concurrent
-/// streams. Thread-safe; state lives in memory.
+/// Per-key limits: requests per minute (token bucket), concurrent streams
+/// and open WebSocket connections. Thread-safe; state lives in memory.
 class rate_limiter {
 public:
   using clock = std::chrono::steady_clock;
+
+  /// `default_max_streams` caps keys without their own max_streams,
+  /// `max_sockets` every key's WebSocket connections; 0: no cap.
+  explicit rate_limiter(std::int64_t default_max_streams = 0,
+                        std::int64_t max_sockets = 0)
+    : default_max_streams_(default_max_streams), max_sockets_(max_sockets) {
+  }
 
   /// Takes one request token for `who`. Returns nullopt when allowed, else
   /// the seconds to wait (for Retry-After).
   std::optional<int> admit_request(const principal& who,
                                    clock::time_point now = clock::now());
 
-  /// Takes a stream slot; false when `who` already runs max_streams.
+  /// Takes a stream slot; false when `who` already runs its max_streams
+  /// (or the default).
   bool open_stream(const principal& who);
 
   /// Gives back a slot taken by open_stream.
   void close_stream(const std::string& key_id);
+
+  /// Takes a WebSocket place; false when `who` already holds max_sockets.
+  bool open_socket(const principal& who);
+
+  /// Gives back a place taken by open_socket.
+  void close_socket(const std::string& key_id);
 
 private:
   struct bucket {
     double tokens = 0;
     clock::time_point refreshed;
   };
+  using counts = std::map<std::string, std::int64_t>;
+  /// Counts one more for `key_id` unless it holds `cap` (0: no cap).
+  bool take(counts& held, const std::string& key_id, std::int64_t cap);
+  void give_back(counts& held, const std::string& key_id);
+
+  const std::int64_t default_max_streams_;
+  const std::int64_t max_sockets_;
   std::mutex mutex_;
   std::map<std::string, bucket> buckets_;
-  std::map<std::string, std::int64_t> streams_;
+  counts streams_;
+  counts sockets_;
 };
 
 } // namespace chat

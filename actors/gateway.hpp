@@ -7,6 +7,7 @@
 #include "actors/served_model.hpp"
 #include "actors/service_state.hpp"
 #include "actors/store.hpp"
+#include "config/config.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 
@@ -59,6 +60,8 @@ struct gateway_deps {
   std::shared_ptr<rate_limiter> limiter;
   std::shared_ptr<service_metrics> metrics;
   std::shared_ptr<safety_guard> safety;
+  /// What one request may ask for.
+  limits_config limits;
 };
 
 /// One authenticated API call.

@@ -15,17 +15,46 @@ std::int64_t reserved_for_reply(const served_model& model,
   return std::min<std::int64_t>(256, std::max<std::int64_t>(1, model.context / 4));
 }
 
+/// Prompt tokens allowed: what the context leaves after the reply, within
+/// the server's cap.
+std::int64_t prompt_limit(const served_model& model,
+                          std::optional<std::int32_t> max_tokens,
+                          const limits_config& limits) {
+  return std::min<std::int64_t>(model.context
+                                  - reserved_for_reply(model, max_tokens),
+                                limits.max_prompt_tokens);
+}
+
+/// The reply's token budget: max_tokens, else what the context leaves, never
+/// more than the server allows.
+std::int32_t reply_budget(const served_model& model, std::size_t prompt_size,
+                          std::optional<std::int32_t> max_tokens,
+                          const limits_config& limits) {
+  if (max_tokens)
+    return *max_tokens;
+  return static_cast<std::int32_t>(std::min<std::int64_t>(
+    model.context - static_cast<std::int64_t>(prompt_size),
+    limits.max_tokens));
+}
+
 api::api_error too_long(std::int64_t tokens, std::int64_t limit,
                         const char* param) {
   return api::api_error(400, "prompt_too_long",
                         "the prompt needs " + std::to_string(tokens)
                           + " tokens but at most " + std::to_string(limit)
-                          + " fit (context minus max_tokens)",
+                          + " fit (context minus max_tokens, within the "
+                            "server's prompt limit)",
                         std::string(param));
 }
 
 void check_max_tokens(const served_model& model,
-                      std::optional<std::int32_t> max_tokens) {
+                      std::optional<std::int32_t> max_tokens,
+                      const limits_config& limits) {
+  if (max_tokens && *max_tokens > limits.max_tokens)
+    throw api::bad_param("max_tokens",
+                         "'max_tokens' may be at most "
+                           + std::to_string(limits.max_tokens)
+                           + " on this server");
   if (max_tokens && *max_tokens >= model.context)
     throw api::bad_param("max_tokens",
                          "'max_tokens' must be below the model's context of "
@@ -36,9 +65,10 @@ void check_max_tokens(const served_model& model,
 
 built_prompt build_chat_prompt(const served_model& model,
                                const std::vector<tokenizer::chat_message>& messages,
-                               std::optional<std::int32_t> max_tokens) {
-  check_max_tokens(model, max_tokens);
-  const auto limit = model.context - reserved_for_reply(model, max_tokens);
+                               std::optional<std::int32_t> max_tokens,
+                               const limits_config& limits) {
+  check_max_tokens(model, max_tokens, limits);
+  const auto limit = prompt_limit(model, max_tokens, limits);
   auto encoded = tokenizer::encode_conversation(*model.tokenizer, messages,
                                                 true);
   const auto& lengths = encoded.message_lengths;
@@ -71,28 +101,24 @@ built_prompt build_chat_prompt(const served_model& model,
                       encoded.tokens.begin() + system_len + skip,
                       encoded.tokens.end());
   }
-  out.max_tokens = max_tokens
-                     ? *max_tokens
-                     : static_cast<std::int32_t>(model.context
-                                                 - out.tokens.size());
+  out.max_tokens = reply_budget(model, out.tokens.size(), max_tokens, limits);
   return out;
 }
 
 built_prompt build_text_prompt(const served_model& model,
                                const std::string& prompt,
-                               std::optional<std::int32_t> max_tokens) {
-  check_max_tokens(model, max_tokens);
+                               std::optional<std::int32_t> max_tokens,
+                               const limits_config& limits) {
+  check_max_tokens(model, max_tokens, limits);
   built_prompt out;
   out.tokens = model.tokenizer->encode(prompt);
   if (out.tokens.empty())
     throw api::bad_param("prompt", "'prompt' must not be empty");
-  const auto limit = model.context - reserved_for_reply(model, max_tokens);
+  const auto limit = prompt_limit(model, max_tokens, limits);
   if (static_cast<std::int64_t>(out.tokens.size()) > limit)
     throw too_long(static_cast<std::int64_t>(out.tokens.size()), limit,
                    "prompt");
-  out.max_tokens = max_tokens ? *max_tokens
-                              : static_cast<std::int32_t>(model.context
-                                                          - out.tokens.size());
+  out.max_tokens = reply_budget(model, out.tokens.size(), max_tokens, limits);
   return out;
 }
 

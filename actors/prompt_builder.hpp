@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/served_model.hpp"
+#include "config/config.hpp"
 #include "model/tokenizer/chat_template.hpp"
 
 #include <cstdint>
@@ -19,18 +20,21 @@ struct built_prompt {
 };
 
 /// Renders `messages` with the chat template and a generation prompt, fitted
-/// to `context - max_tokens` by dropping the oldest turns. A leading system
-/// message and the newest message are always kept; when they alone do not
-/// fit, api::api_error 400 (`prompt_too_long`) names the limit. Without
-/// max_tokens, a quarter of the context (at most 256) is kept free and the
-/// reply may use all that is left.
+/// to `context - max_tokens` (and to limits.max_prompt_tokens) by dropping
+/// the oldest turns. A leading system message and the newest message are
+/// always kept; when they alone do not fit, api::api_error 400
+/// (`prompt_too_long`) names the limit. Without max_tokens, a quarter of the
+/// context (at most 256) is kept free and the reply may use all that is
+/// left, up to limits.max_tokens; a larger max_tokens is a 400.
 built_prompt build_chat_prompt(const served_model& model,
                                const std::vector<tokenizer::chat_message>& messages,
-                               std::optional<std::int32_t> max_tokens);
+                               std::optional<std::int32_t> max_tokens,
+                               const limits_config& limits = {});
 
 /// A raw text prompt (POST /v1/completions), never truncated.
 built_prompt build_text_prompt(const served_model& model,
                                const std::string& prompt,
-                               std::optional<std::int32_t> max_tokens);
+                               std::optional<std::int32_t> max_tokens,
+                               const limits_config& limits = {});
 
 } // namespace chat

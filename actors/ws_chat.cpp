@@ -1,6 +1,6 @@
 #include "actors/ws_chat.hpp"
 
-#include "actors/api/generation_request.hpp"
+#include "actors/api/ws_frame.hpp"
 #include "actors/routes/start_generation.hpp"
 #include "actors/ws_reply_writer.hpp"
 #include "storage/database.hpp"
@@ -27,6 +27,9 @@ using ended_atom = caf::atom_constant<caf::atom("ended")>;
 
 /// Close code for a failed authentication (API.md).
 constexpr std::uint16_t close_unauthenticated = 4401;
+/// Close code for a key past limits.max_sockets_per_key (4000 + the HTTP
+/// status, as 4401).
+constexpr std::uint16_t close_too_many_sockets = 4429;
 /// Chats one socket may run at once.
 constexpr size_t max_chats_per_socket = 16;
 
@@ -116,7 +119,8 @@ void start_chat(store_context& db, const gateway_deps& deps, caf::actor me,
       messages.push_back({*tokenizer::parse_role(m.role),
                           std::move(m.content)});
     messages.push_back({tokenizer::chat_role::user, message});
-    auto prompt = build_chat_prompt(*model, messages, options.max_tokens);
+    auto prompt
+      = build_chat_prompt(*model, messages, options.max_tokens, deps.limits);
     storage::exchange ex{storage::new_id("msg"), storage::new_id("msg"),
                          message, message_tokens(*model, message)};
     conn->send(json{{"type", "start"},
@@ -152,35 +156,19 @@ void on_chat_frame(caf::event_based_actor* self, ws_state& st,
   if (st.running.size() + st.starting.size() >= max_chats_per_socket)
     return send_error(st, id, 429, "too_many_chats",
                       "too many chats running on this socket");
-  std::optional<std::string> session_id;
-  std::string message;
-  api::generation_options options;
+  api::ws_chat_fields fields;
   try {
-    if (auto it = frame.find("session_id"); it != frame.end()
-                                            && !it->is_null()) {
-      if (!it->is_string())
-        throw api::bad_param("session_id", "'session_id' must be a string");
-      session_id = it->get<std::string>();
-    }
-    auto m = frame.find("message");
-    if (m == frame.end() || !m->is_string()
-        || m->get_ref<const std::string&>().empty())
-      throw api::bad_param("message", "'message' must be a non-empty string");
-    message = m->get<std::string>();
-    if (auto p = frame.find("params"); p != frame.end() && !p->is_null()) {
-      if (!p->is_object())
-        throw api::bad_param("params", "'params' must be an object");
-      api::parse_sampling(*p, options, "params.");
-    }
+    fields = api::parse_ws_chat_fields(frame);
   } catch (const api::api_error& e) {
     return st.conn->send(ws_error_frame(id, e));
   }
   st.starting.insert(id);
   auto me = caf::actor_cast<caf::actor>(self);
   run_in_store(st.deps.store, [deps = st.deps, me, conn = st.conn,
-                               key = st.key, id, session_id, message,
-                               options](store_context& db) {
-    start_chat(db, deps, me, conn, key, id, session_id, message, options);
+                               key = st.key, id,
+                               fields = std::move(fields)](store_context& db) {
+    start_chat(db, deps, me, conn, key, id, fields.session_id, fields.message,
+               fields.options);
   });
 }
 
@@ -192,14 +180,10 @@ void on_frame(caf::event_based_actor* self, ws_state& st,
   }
   json frame;
   try {
-    frame = json::parse(text);
-  } catch (const json::exception&) {
-    return send_error(st, "", 400, "invalid_json", "the frame is not JSON");
+    frame = api::parse_ws_frame(text);
+  } catch (const api::api_error& e) {
+    return st.conn->send(ws_error_frame("", e));
   }
-  if (!frame.is_object() || !frame.contains("type")
-      || !frame["type"].is_string())
-    return send_error(st, "", 400, "invalid_frame",
-                      "a frame must be an object with a string 'type'");
   auto type = frame["type"].get<std::string>();
   if (!st.who) {
     if (type == "auth" && !st.authenticating) {
@@ -250,6 +234,18 @@ caf::behavior ws_chat(caf::event_based_actor* self, gateway_deps deps,
     [self, st](frame_atom, std::string& text) { on_frame(self, *st, text); },
     [self, st](authed_atom, principal& who) {
       st->authenticating = false;
+      if (!st->deps.limiter->open_socket(who)) {
+        st->held_frames.clear();
+        st->conn->send(ws_error_frame(
+          "", api::api_error(429, "too_many_connections",
+                             "this API key already holds its maximum of "
+                             "WebSocket connections; close one first")));
+        st->conn->close(close_too_many_sockets, "too many connections");
+        return;
+      }
+      self->attach_functor([limiter = st->deps.limiter, key = who.key_id] {
+        limiter->close_socket(key);
+      });
       st->who = who;
       st->conn->send(json{{"type", "ready"}, {"user_id", who.user_id}}.dump());
       auto held = std::move(st->held_frames);

@@ -4,6 +4,7 @@
 //
 //   decode_bench [--shape 100m|small] [--quick] [--threads N]
 //                [--new-tokens N] [--naive-tokens N] [--prefill N]
+//                [--batches 1,8,32]
 //
 // The naive baseline's cost per token grows with the sequence, so timing
 // only its first --naive-tokens tokens flatters it: the speedup printed is a
@@ -18,6 +19,7 @@
 #include <torch/torch.h>
 
 #include "bench/bench_shapes.hpp"
+#include "model/cpu_thread_team.hpp"
 #include "model/gpt.hpp"
 #include "model/kv_cache.hpp"
 
@@ -101,6 +103,19 @@ double prefill_tokens_per_sec(model::gpt& m, int64_t length) {
   return static_cast<double>(runs * length) / total;
 }
 
+std::vector<int64_t> parse_batches(const std::string& list) {
+  std::vector<int64_t> batches;
+  size_t begin = 0;
+  while (begin <= list.size()) {
+    const auto comma = std::min(list.find(',', begin), list.size());
+    const auto batch = std::stoll(list.substr(begin, comma - begin));
+    if (batch < 1) throw std::runtime_error("--batches: sizes must be >= 1");
+    batches.push_back(batch);
+    begin = comma + 1;
+  }
+  return batches;
+}
+
 options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
@@ -114,6 +129,7 @@ options parse(int argc, char** argv) {
     else if (arg == "--new-tokens") o.new_tokens = std::stoll(value());
     else if (arg == "--naive-tokens") o.naive_tokens = std::stoll(value());
     else if (arg == "--prefill") o.prefill = std::stoll(value());
+    else if (arg == "--batches") o.batches = parse_batches(value());
     else if (arg == "--quick") o.new_tokens = 16, o.naive_tokens = 8;
     else throw std::runtime_error("unknown argument " + arg);
   }
@@ -125,7 +141,10 @@ options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   try {
     const auto o = parse(argc, argv);
-    if (o.threads > 0) torch::set_num_threads(o.threads);
+    if (o.threads > 0) {
+      torch::set_num_threads(o.threads);
+      model::set_cpu_kernel_threads(o.threads);
+    }
     c10::InferenceMode inference;
     torch::manual_seed(1337);
     auto config = bench::shape_config(o.shape);
@@ -136,11 +155,12 @@ int main(int argc, char** argv) {
     const auto naive_steps = std::min(o.naive_tokens, new_tokens);
     std::printf("decode_bench: shape %s (%lld layers, d %lld, %lld heads, "
                 "ctx %lld, vocab %lld), prompt %lld, greedy, fp32 CPU, "
-                "torch threads %d\n",
+                "torch threads %d, kernel threads %d\n",
                 o.shape.c_str(), (long long)config.n_layer,
                 (long long)config.d_model, (long long)config.n_head,
                 (long long)config.context, (long long)config.vocab_size,
-                (long long)o.prompt, torch::get_num_threads());
+                (long long)o.prompt, torch::get_num_threads(),
+                model::cpu_thread_team::shared().size());
     std::printf("%6s | %20s | %22s | %8s | %s\n", "batch",
                 "cached tok/s", "naive tok/s", "speedup", "same tokens");
     for (auto B : o.batches) {

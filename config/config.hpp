@@ -36,6 +36,25 @@ struct server_config {
   std::string tls_key;
 };
 
+/// What one request may ask for; each refusal answers in the API's error
+/// shape.
+struct limits_config {
+  /// Generations one API key may run at once, for keys created without
+  /// their own max_streams; 0: no limit.
+  int max_streams_per_key = 64;
+  /// WebSocket connections one API key may hold open at once; 0: no limit.
+  int max_sockets_per_key = 256;
+  /// Largest content of one message (a chat message, a completion prompt,
+  /// a session's system prompt), in bytes of UTF-8.
+  std::uint64_t max_message_bytes = 32u << 10;
+  /// Largest max_tokens a request may ask for; also caps a reply of a
+  /// request that names none.
+  int max_tokens = 4096;
+  /// Most prompt tokens sent to a worker; a chat history beyond it loses
+  /// its oldest turns first.
+  int max_prompt_tokens = 32768;
+};
+
 /// The pool of inference workers `chatd` starts and supervises.
 struct workers_config {
   /// One local `chat-worker` child per entry ("cpu", "cuda:0", ...).
@@ -67,6 +86,17 @@ struct worker_config {
   /// KV-cache slots per model beyond max_batch that keep finished
   /// sequences' prefixes for the next turn; 0 turns prefix reuse off.
   int prefix_cache_slots = 4;
+  /// Threads the CPU decode kernels split each step over; 0: one per
+  /// hardware thread. Lower it when other busy processes share the cores.
+  int compute_threads = 0;
+  /// PEM certificate chain, its key and the CA that signs every party's
+  /// certificate; all three set: chatd and workers talk over CAF's OpenSSL
+  /// transport and refuse a peer whose certificate that CA did not sign.
+  /// Read by chatd (which passes them to the workers it starts) and by
+  /// chat-worker.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
 };
 
 /// Training jobs (`POST /admin/jobs`), which `chatd` runs one at a time as
@@ -121,6 +151,7 @@ struct config {
   /// Directory for the SQLite file, models, datasets and logs.
   std::string data_dir = "./data";
   server_config server;
+  limits_config limits;
   workers_config workers;
   worker_config worker;
   jobs_config jobs;

@@ -218,6 +218,31 @@ const std::vector<field>& fields() {
     string_field("server.tls_key", "tls-key",
                  "PEM private key of server.tls_cert",
                  [](auto& c) -> auto& { return c.server.tls_key; }),
+    integer_field("limits.max_streams_per_key", "",
+                  "generations one key may run at once unless the key sets "
+                  "its own max_streams (0: no limit)",
+                  [](auto& c) -> auto& {
+                    return c.limits.max_streams_per_key;
+                  },
+                  0, 1 << 20),
+    integer_field("limits.max_sockets_per_key", "",
+                  "WebSocket connections one key may hold open (0: no limit)",
+                  [](auto& c) -> auto& {
+                    return c.limits.max_sockets_per_key;
+                  },
+                  0, 1 << 20),
+    integer_field("limits.max_message_bytes", "",
+                  "largest content of one message in bytes",
+                  [](auto& c) -> auto& { return c.limits.max_message_bytes; },
+                  1, 1ll << 30),
+    integer_field("limits.max_tokens", "",
+                  "largest max_tokens a request may ask for",
+                  [](auto& c) -> auto& { return c.limits.max_tokens; }, 1,
+                  1 << 20),
+    integer_field("limits.max_prompt_tokens", "",
+                  "most prompt tokens sent to a worker",
+                  [](auto& c) -> auto& { return c.limits.max_prompt_tokens; },
+                  1, 1 << 20),
     list_field("workers.devices", "devices",
                "devices with one local chat-worker each (comma-separated)",
                [](auto& c) -> auto& { return c.workers.devices; },
@@ -267,6 +292,23 @@ const std::vector<field>& fields() {
                     return c.worker.prefix_cache_slots;
                   },
                   0, 1024),
+    integer_field("worker.compute_threads", "",
+                  "threads the CPU decode kernels use (0: one per hardware "
+                  "thread)",
+                  [](auto& c) -> auto& { return c.worker.compute_threads; },
+                  0, 1024),
+    string_field("worker.tls_cert", "",
+                 "PEM certificate chain for the worker transport; with "
+                 "worker.tls_key and worker.tls_ca: TLS with mutual "
+                 "certificate checks",
+                 [](auto& c) -> auto& { return c.worker.tls_cert; }),
+    string_field("worker.tls_key", "",
+                 "PEM private key of worker.tls_cert",
+                 [](auto& c) -> auto& { return c.worker.tls_key; }),
+    string_field("worker.tls_ca", "",
+                 "PEM CA certificate that must have signed the peer's "
+                 "certificate on the worker transport",
+                 [](auto& c) -> auto& { return c.worker.tls_ca; }),
     string_field("jobs.binary", "",
                  "path of chat-train (default: next to chatd)",
                  [](auto& c) -> auto& { return c.jobs.binary; }),
@@ -391,6 +433,15 @@ void check_whole(const config& cfg) {
          "must be set together with "
            + std::string(cfg.server.tls_cert.empty() ? "server.tls_key"
                                                      : "server.tls_cert"));
+  const auto& w = cfg.worker;
+  const bool any_tls = !w.tls_cert.empty() || !w.tls_key.empty()
+                       || !w.tls_ca.empty();
+  if (any_tls && (w.tls_cert.empty() || w.tls_key.empty() || w.tls_ca.empty()))
+    fail(w.tls_cert.empty()  ? "worker.tls_cert"
+         : w.tls_key.empty() ? "worker.tls_key"
+                             : "worker.tls_ca",
+         "must be set together with the other worker.tls_* keys (a "
+         "certificate, its key and the CA that checks the peer)");
   if (cfg.workers.restart_backoff_max_ms < cfg.workers.restart_backoff_ms)
     fail("workers.restart_backoff_max_ms",
          "must not be below workers.restart_backoff_ms ("
@@ -420,7 +471,9 @@ config load_config(const config_sources& sources) {
     json doc;
     try {
       doc = json::parse(sources.json_text, nullptr, true, true);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+      // Not only parse_error: a number too large for a double is
+      // out_of_range.
       throw config_error(sources.json_name + ": invalid JSON ("
                          + std::string(e.what()) + ")");
     }

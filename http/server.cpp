@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "http/api_error.hpp"
+#include "http/request_conversion.hpp"
 #include "http/tls_context.hpp"
 #include "http/ws_session.hpp"
 #include "log/log.hpp"
@@ -17,7 +18,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -43,27 +43,6 @@ std::shared_ptr<void> count_while_alive(const counter& count) {
   count->fetch_add(1);
   return std::shared_ptr<void>(static_cast<void*>(count.get()),
                                [count](void*) { count->fetch_sub(1); });
-}
-
-std::string lowercase(beast::string_view s) {
-  std::string out(s.data(), s.size());
-  for (auto& ch : out)
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
-request to_request(const bhttp::request<bhttp::string_body>& in) {
-  request out;
-  out.method = std::string(in.method_string());
-  std::string target(in.target());
-  auto q = target.find('?');
-  out.path = target.substr(0, q);
-  if (q != std::string::npos)
-    out.query = parse_query(target.substr(q + 1));
-  for (const auto& field : in)
-    out.headers[lowercase(field.name_string())] = std::string(field.value());
-  out.body = in.body();
-  return out;
 }
 
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;

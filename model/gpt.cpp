@@ -8,11 +8,20 @@
 
 #include "model/activation_checkpoint.hpp"
 #include "model/attention.hpp"
+#include "model/cpu_ops.hpp"
 
 namespace chat::model {
 
-namespace F = torch::nn::functional;
 using torch::indexing::Slice;
+
+namespace {
+
+/// A Linear layer's product through cpu_linear, which decode relies on.
+at::Tensor project(const torch::nn::Linear& layer, const at::Tensor& x) {
+  return linear_product(x, layer->weight, layer->bias);
+}
+
+}  // namespace
 
 // -- attention --
 
@@ -32,13 +41,14 @@ at::Tensor causal_self_attentionImpl::merge_heads(const at::Tensor& y) {
 at::Tensor causal_self_attentionImpl::forward(const at::Tensor& x) {
   const auto B = x.size(0), T = x.size(1), C = x.size(2);
   const auto hs = C / n_head;
-  auto qkv_heads = qkv(x).view({B, T, 3, n_head, hs});  // (B, T, 3, nh, hs)
+  auto qkv_heads =
+      project(qkv, x).view({B, T, 3, n_head, hs});  // (B, T, 3, nh, hs)
   auto q = qkv_heads.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
   auto k = qkv_heads.select(2, 1).transpose(1, 2);  // (B, nh, T, hs)
   auto v = qkv_heads.select(2, 2).transpose(1, 2);  // (B, nh, T, hs)
   const double p = is_training() ? dropout : 0.0;
   auto y = attention(q, k, v, {}, p);  // (B, nh, T, hs)
-  return resid_dropout(proj(merge_heads(y)));  // (B, T, C)
+  return resid_dropout(project(proj, merge_heads(y)));  // (B, T, C)
 }
 
 at::Tensor causal_self_attentionImpl::forward_cached(
@@ -46,7 +56,11 @@ at::Tensor causal_self_attentionImpl::forward_cached(
     const cache_positions& at) {
   const auto B = x.size(0), T = x.size(1), C = x.size(2);
   const auto hs = C / n_head;
-  auto qkv_heads = qkv(x).view({B, T, 3, n_head, hs});  // (B, T, 3, nh, hs)
+  auto qkv_rows = project(qkv, x);  // (B, T, 3C)
+  if (T == 1 && decode_attention_applies(qkv_rows, cache_k, cache_v))
+    return project(proj, decode_attention(qkv_rows, cache_k, cache_v,
+                                          at.row_slots, at.row_keys));
+  auto qkv_heads = qkv_rows.view({B, T, 3, n_head, hs});  // (B, T, 3, nh, hs)
   auto q = qkv_heads.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
   auto k_new = qkv_heads.select(2, 1);              // (B, T, nh, hs)
   auto v_new = qkv_heads.select(2, 2);              // (B, T, nh, hs)
@@ -64,7 +78,7 @@ at::Tensor causal_self_attentionImpl::forward_cached(
   auto k = rows(cache_k);  // (B, nh, Lk, hs)
   auto v = rows(cache_v);  // (B, nh, Lk, hs)
   auto y = attention(q, k, v, at.keep, 0.0);  // (B, nh, T, hs)
-  return proj(merge_heads(y));                // (B, T, C)
+  return project(proj, merge_heads(y));  // (B, T, C)
 }
 
 // -- mlp --
@@ -76,7 +90,7 @@ mlpImpl::mlpImpl(const gpt_config& c) {
 }
 
 at::Tensor mlpImpl::forward(const at::Tensor& x) {
-  return dropout(proj(torch::gelu(fc(x))));  // (B, T, C)
+  return dropout(project(proj, torch::gelu(project(fc, x))));  // (B, T, C)
 }
 
 // -- block --
@@ -134,7 +148,7 @@ gptImpl::gptImpl(const gpt_config& c) : config_(c) {
 }
 
 at::Tensor gptImpl::head(const at::Tensor& x) {
-  return F::linear(ln_f(x), wte->weight);  // (B, T, V), tied weights
+  return linear_product(ln_f(x), wte->weight, {});  // (B, T, V), tied
 }
 
 at::Tensor gptImpl::forward(const at::Tensor& idx, logits_for which,
@@ -183,6 +197,9 @@ cache_positions gptImpl::plan_cached(const kv_cache& cache,
   }
   const auto i64 = torch::TensorOptions().dtype(torch::kLong);
   at.first_slot = consecutive ? slots[0] : -1;
+  at.row_slots = slots;
+  at.row_keys.resize(B);
+  for (int64_t b = 0; b < B; ++b) at.row_keys[b] = starts[b] + T;
   at.slots = torch::tensor(slots, i64).to(device);  // (B)
   auto start = torch::tensor(starts, i64).to(device).view({B, 1});  // (B, 1)
   at.positions = start + torch::arange(T, i64.device(device));      // (B, T)

@@ -29,6 +29,8 @@ struct cache_positions {
   at::Tensor keep;       ///< (B, 1, T, Lk) bool, true where attention may go
   int64_t first_slot = -1;  ///< rows are slots first_slot.. in order, or -1
   int64_t keys = 0;         ///< Lk: cache positions read per row
+  std::vector<int64_t> row_slots;  ///< (B) the slots, on the host
+  std::vector<int64_t> row_keys;   ///< (B) positions each row attends to
 };
 
 /// Causal multi-head self-attention with one fused qkv projection.

@@ -17,6 +17,9 @@ packages=(
   libre2-dev libicu-dev
   python3
   chromium
+  # scripts/fuzz.sh: libFuzzer and the sanitizer runtimes come with clang;
+  # llvm-symbolizer (llvm) names the frames of a finding.
+  clang libclang-rt-14-dev llvm
 )
 # The browser tests (tests/web) run on Node.js with npm; a machine that has
 # them from elsewhere (its own nodejs build) keeps them.

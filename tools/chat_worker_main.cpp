@@ -10,6 +10,7 @@
 #include "log/log.hpp"
 #include "tools/process_signals.hpp"
 #include "tools/service_main.hpp"
+#include "tools/worker_transport.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -67,6 +68,7 @@ std::unique_ptr<chat::worker::engine> start_engine(const chat::config& cfg) {
   options.max_batch = cfg.worker.max_batch;
   options.max_queue = cfg.worker.max_queue;
   options.prefix_cache_slots = cfg.worker.prefix_cache_slots;
+  options.compute_threads = cfg.worker.compute_threads;
   try {
     return std::make_unique<chat::worker::engine>(options);
   } catch (const std::exception& e) {
@@ -97,15 +99,15 @@ int run(const chat::config& cfg) {
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", 1);
   sys_cfg.set("logger.console", caf::atom("none"));
-  sys_cfg.load<caf::io::middleman>();
+  chat::configure_worker_transport(sys_cfg, cfg.worker);
   sys_cfg.add_message_types<caf::id_block::chat>();
   caf::actor_system system{sys_cfg};
 
-  auto pool = system.middleman().remote_actor<chat::registrar_actor>(host,
-                                                                      port);
+  auto pool = chat::connect_registrar(system, host, port, cfg.worker);
   if (!pool) {
     chat::log::error("worker", "cannot reach chatd")
       .kv("address", cfg.worker.connect)
+      .kv("tls", chat::worker_tls_enabled(cfg.worker) ? "on" : "off")
       .kv("reason", system.render(pool.error()));
     return 1;
   }

@@ -18,6 +18,7 @@
 #include "storage/models.hpp"
 #include "tools/process_signals.hpp"
 #include "tools/service_main.hpp"
+#include "tools/worker_transport.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -74,7 +75,7 @@ int run(const chat::config& cfg) {
   caf::actor_system_config sys_cfg;
   sys_cfg.set("scheduler.max-threads", 2);
   sys_cfg.set("logger.console", caf::atom("none"));
-  sys_cfg.load<caf::io::middleman>();
+  chat::configure_worker_transport(sys_cfg, cfg.worker);
   sys_cfg.add_message_types<caf::id_block::chat>();
   caf::actor_system system{sys_cfg};
 
@@ -87,9 +88,9 @@ int run(const chat::config& cfg) {
                    chat::model_ref{model->id, model->path});
   auto [worker_host, worker_port]
     = chat::parse_host_port("workers.listen", cfg.workers.listen);
-  auto published = system.middleman().publish(
-    caf::actor_cast<chat::registrar_actor>(pool), worker_port,
-    worker_host.c_str(), true);
+  auto published = chat::publish_registrar(
+    system, caf::actor_cast<chat::registrar_actor>(pool), worker_host,
+    worker_port, cfg.worker);
   if (!published) {
     chat::log::error("chatd", "cannot accept workers")
       .kv("listen", cfg.workers.listen)
@@ -98,7 +99,9 @@ int run(const chat::config& cfg) {
     return 1;
   }
   auto connect = worker_host + ":" + std::to_string(*published);
-  chat::log::info("chatd", "accepting workers").kv("address", connect);
+  chat::log::info("chatd", "accepting workers")
+    .kv("address", connect)
+    .kv("tls", chat::worker_tls_enabled(cfg.worker) ? "on" : "off");
 
   chat::local_workers_spec spec;
   spec.binary = cfg.workers.binary.empty() ? sibling_binary("chat-worker")
@@ -111,7 +114,14 @@ int run(const chat::config& cfg) {
                      "--worker.max_queue",
                      std::to_string(cfg.worker.max_queue),
                      "--worker.prefix_cache_slots",
-                     std::to_string(cfg.worker.prefix_cache_slots)};
+                     std::to_string(cfg.worker.prefix_cache_slots),
+                     "--worker.compute_threads",
+                     std::to_string(cfg.worker.compute_threads)};
+  if (chat::worker_tls_enabled(cfg.worker))
+    spec.extra_args.insert(spec.extra_args.end(),
+                           {"--worker.tls_cert", cfg.worker.tls_cert,
+                            "--worker.tls_key", cfg.worker.tls_key,
+                            "--worker.tls_ca", cfg.worker.tls_ca});
   spec.backoff = std::chrono::milliseconds(cfg.workers.restart_backoff_ms);
   spec.backoff_max
     = std::chrono::milliseconds(cfg.workers.restart_backoff_max_ms);
@@ -121,9 +131,11 @@ int run(const chat::config& cfg) {
   deps.pool = pool;
   deps.status = status;
   deps.model = std::make_shared<chat::model_slot>(model);
-  deps.limiter = std::make_shared<chat::rate_limiter>();
+  deps.limiter = std::make_shared<chat::rate_limiter>(
+    cfg.limits.max_streams_per_key, cfg.limits.max_sockets_per_key);
   deps.metrics = std::make_shared<chat::service_metrics>();
   deps.safety = std::make_shared<chat::safety_guard>(cfg.safety);
+  deps.limits = cfg.limits;
   // Queued before any request can reach the store, so the first one is
   // already screened.
   chat::run_in_store(store, [safety = deps.safety](chat::store_context& db) {

@@ -69,7 +69,9 @@ std::string content_of(const json& v, const std::string& param) {
   for (size_t i = 0; i < v.size(); ++i) {
     auto part_param = param + "[" + std::to_string(i) + "]";
     const auto& part = v[i];
-    if (!part.is_object() || part.value("type", "") != "text"
+    // find(), not value(): value() throws when "type" is not a string.
+    auto type = part.is_object() ? part.find("type") : part.end();
+    if (!part.is_object() || type == part.end() || *type != "text"
         || !part.contains("text") || !part["text"].is_string())
       throw bad_param(part_param, "only text content parts are supported");
     out += part["text"].get<std::string>();
@@ -97,7 +99,8 @@ void parse_stream_fields(const json& body, generation_options& out) {
 json parse_body(const std::string& body) {
   try {
     return json::parse(body);
-  } catch (const json::parse_error&) {
+  } catch (const json::exception&) {
+    // Not only parse_error: a number too large for a double is out_of_range.
     throw api_error(400, "invalid_json", "the body is not valid JSON");
   }
 }

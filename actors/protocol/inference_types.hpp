@@ -88,7 +88,23 @@ typename Inspector::result_type inspect(Inspector& f, generation_result& x) {
            x.completion_tokens, x.finish_reason, x.model_id);
 }
 
-/// A worker's load and model, for routing and /admin/workers.
+/// Prefix reuse since a worker's engine started.
+struct prefix_reuse_stats {
+  /// Sequences that started from a kept prefix.
+  std::int64_t hits = 0;
+  /// Sequences that prefilled their whole prompt.
+  std::int64_t misses = 0;
+  /// Prompt tokens not prefilled thanks to kept prefixes.
+  std::int64_t reused_tokens = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, prefix_reuse_stats& x) {
+  return f(caf::meta::type_name("prefix_reuse_stats"), x.hits, x.misses,
+           x.reused_tokens);
+}
+
+/// A worker's load and model, for routing, /admin/workers and /metrics.
 struct worker_status {
   /// The active model: requests without a model id get it.
   std::string model_id;
@@ -101,13 +117,18 @@ struct worker_status {
   /// Tokens per second over the last few seconds.
   double tokens_per_sec = 0;
   std::int64_t tokens_generated = 0;
+  /// KV-cache slots of every loaded model, and those holding a running
+  /// sequence or a prefix kept for reuse.
+  std::int64_t kv_slots_total = 0;
+  std::int64_t kv_slots_used = 0;
+  prefix_reuse_stats prefix;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_status& x) {
   return f(caf::meta::type_name("worker_status"), x.model_id, x.device,
            x.running, x.queued, x.max_batch, x.peak_batch, x.tokens_per_sec,
-           x.tokens_generated);
+           x.tokens_generated, x.kv_slots_total, x.kv_slots_used, x.prefix);
 }
 
 } // namespace chat

@@ -258,6 +258,11 @@ json worker_json(const worker_row& w) {
           {"peak_batch", w.status.peak_batch},
           {"tokens_per_sec", w.status.tokens_per_sec},
           {"tokens_generated", w.status.tokens_generated},
+          {"kv_slots_used", w.status.kv_slots_used},
+          {"kv_slots_total", w.status.kv_slots_total},
+          {"prefix_hits", w.status.prefix.hits},
+          {"prefix_misses", w.status.prefix.misses},
+          {"prefix_reused_tokens", w.status.prefix.reused_tokens},
           {"status", w.state}};
 }
 

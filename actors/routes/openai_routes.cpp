@@ -55,7 +55,8 @@ void chat_completions(const gateway_deps& deps, api_call& call,
                                                 req.messages.back().content)};
   }
   messages.insert(messages.end(), req.messages.begin(), req.messages.end());
-  auto prompt = build_chat_prompt(*model, messages, req.options.max_tokens);
+  auto prompt = build_chat_prompt(*model, messages, req.options.max_tokens,
+                                  deps.limits);
   reply_meta meta{"chatcmpl-" + storage::new_id("c").substr(2), model->id,
                   unix_now(), session_id,
                   exchange ? exchange->reply_message_id : ""};
@@ -73,7 +74,8 @@ void completions(const gateway_deps& deps, api_call& call,
   auto req = api::parse_completion(api::parse_body(call.req.body));
   admit_reply(deps, db, call.who, {req.prompt});
   auto model = resolve_model(deps, req.model);
-  auto prompt = build_text_prompt(*model, req.prompt, req.options.max_tokens);
+  auto prompt = build_text_prompt(*model, req.prompt, req.options.max_tokens,
+                                  deps.limits);
   reply_meta meta{"cmpl-" + storage::new_id("c").substr(2), model->id,
                   unix_now(), "", ""};
   auto writer = make_openai_writer(call.done, meta, openai_kind::text,

@@ -1,5 +1,6 @@
 #include "actors/routes/routes.hpp"
 
+#include "actors/worker_metrics.hpp"
 #include "http/api_error.hpp"
 
 #include <caf/all.hpp>
@@ -30,28 +31,6 @@ void add_ops_routes(route_table& table) {
 }
 
 namespace {
-
-/// Per-worker load as gauges, from the pool's status answer.
-std::string worker_gauges(const std::vector<worker_row>& rows) {
-  std::string out = "# TYPE chatd_worker_up gauge\n";
-  std::string running = "# TYPE chatd_worker_running gauge\n";
-  std::string queued = "# TYPE chatd_queue_depth gauge\n";
-  std::string batch = "# TYPE chatd_batch_size_peak gauge\n";
-  std::string rate = "# TYPE chatd_worker_tokens_per_second gauge\n";
-  for (const auto& w : rows) {
-    auto label = "{worker=\"" + w.id + "\",device=\"" + w.info.device + "\"}";
-    out += "chatd_worker_up" + label + (w.state == "ready" ? " 1\n" : " 0\n");
-    running += "chatd_worker_running" + label + " "
-               + std::to_string(w.status.running) + "\n";
-    queued += "chatd_queue_depth" + label + " "
-              + std::to_string(w.status.queued) + "\n";
-    batch += "chatd_batch_size_peak" + label + " "
-             + std::to_string(w.status.peak_batch) + "\n";
-    rate += "chatd_worker_tokens_per_second" + label + " "
-            + std::to_string(w.status.tokens_per_sec) + "\n";
-  }
-  return out + running + queued + batch + rate;
-}
 
 /// Jobs per status, every status listed.
 std::string job_gauges(store_context& db) {
@@ -92,7 +71,7 @@ void add_metrics_route(route_table& table) {
         self->request(deps.pool, std::chrono::seconds(3), atom::status::value)
           .then(
             [answer](std::vector<worker_row>& rows) {
-              answer(worker_gauges(rows));
+              answer(render_worker_metrics(rows));
             },
             [answer](caf::error&) { answer(""); });
       });

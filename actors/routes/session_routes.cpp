@@ -46,7 +46,7 @@ void reply_in_session(
   const std::function<reply_writer_ptr(const reply_meta&)>& make_writer) {
   auto model = resolve_model(deps, std::nullopt);
   auto prompt = build_chat_prompt(*model, conversation(db, s, content),
-                                  options.max_tokens);
+                                  options.max_tokens, deps.limits);
   storage::exchange ex{storage::new_id("msg"), storage::new_id("msg"), content,
                        message_tokens(*model, content)};
   reply_meta meta{ex.reply_message_id, model->id, unix_now(), s.id,
@@ -59,10 +59,12 @@ void reply_in_session(
   });
 }
 
-void create_session(api_call& call, store_context& db) {
+void create_session(const gateway_deps& deps, api_call& call,
+                    store_context& db) {
   auto body = object_body(call.req.body);
   auto title = optional_string(body, "title").value_or("");
   auto system = optional_string(body, "system_prompt").value_or("");
+  check_message_size(deps.limits, system, "system_prompt");
   auto s = db.sessions.create(call.who.user_id, title, system);
   call.done->send(http::json_response(201, session_json(s).dump()));
 }
@@ -86,10 +88,13 @@ void show_session(api_call& call, store_context& db) {
     200, session_with_messages_json(s, db.sessions.messages(s.id)).dump()));
 }
 
-void update_session(api_call& call, store_context& db) {
+void update_session(const gateway_deps& deps, api_call& call,
+                    store_context& db) {
   auto body = object_body(call.req.body);
   auto title = optional_string(body, "title");
   auto system = optional_string(body, "system_prompt");
+  if (system)
+    check_message_size(deps.limits, *system, "system_prompt");
   auto s = db.sessions.update(call.who.user_id, call.req.params.at("id"),
                               title, system);
   if (!s)
@@ -143,10 +148,16 @@ void simple_chat(const gateway_deps& deps, api_call& call, store_context& db) {
 void add_session_routes(route_table& table) {
   const auto& deps = table.deps();
   using http::access;
-  table.add("POST", "/api/sessions", access::chat, create_session);
+  table.add("POST", "/api/sessions", access::chat,
+            [deps](api_call& call, store_context& db) {
+              create_session(deps, call, db);
+            });
   table.add("GET", "/api/sessions", access::chat, list_sessions);
   table.add("GET", "/api/sessions/{id}", access::chat, show_session);
-  table.add("PATCH", "/api/sessions/{id}", access::chat, update_session);
+  table.add("PATCH", "/api/sessions/{id}", access::chat,
+            [deps](api_call& call, store_context& db) {
+              update_session(deps, call, db);
+            });
   table.add("DELETE", "/api/sessions/{id}", access::chat, delete_session);
   table.add("POST", "/api/sessions/{id}/messages", access::chat,
             [deps](api_call& call, store_context& db) {

@@ -20,8 +20,21 @@ std::int64_t message_tokens(const served_model& model,
       .size());
 }
 
+void check_message_size(const limits_config& limits, const std::string& text,
+                        std::optional<std::string> param) {
+  if (text.size() > limits.max_message_bytes)
+    throw api::api_error(400, "message_too_long",
+                         "a message of " + std::to_string(text.size())
+                           + " bytes is longer than the "
+                           + std::to_string(limits.max_message_bytes)
+                           + " bytes this server accepts",
+                         std::move(param));
+}
+
 void admit_reply(const gateway_deps& deps, store_context& db,
                  const principal& who, const std::vector<std::string>& texts) {
+  for (const auto& text : texts)
+    check_message_size(deps.limits, text);
   deps.safety->check_quota(db, who);
   deps.safety->screen_input(db, who, texts);
 }

@@ -27,9 +27,15 @@ struct reply_plan {
 caf::actor start_generation(const gateway_deps& deps, const principal& who,
                             reply_plan plan);
 
-/// Checks a request for a reply before anything is stored: 429 when the
-/// key used its daily token quota, 400 `content_filter` when an input rule
-/// matches one of `texts` (what the client sent).
+/// 400 `message_too_long` (naming `param` when given) when `text` exceeds
+/// limits.max_message_bytes.
+void check_message_size(const limits_config& limits, const std::string& text,
+                        std::optional<std::string> param = std::nullopt);
+
+/// Checks a request for a reply before anything is stored: 400
+/// `message_too_long` when one of `texts` (what the client sent) is too
+/// long, 429 when the key used its daily token quota, 400 `content_filter`
+/// when an input rule matches one of `texts`.
 void admit_reply(const gateway_deps& deps, store_context& db,
                  const principal& who, const std::vector<std::string>& texts);
 

@@ -5,6 +5,7 @@
 #include "actors/worker/request_checks.hpp"
 #include "actors/worker/throughput_meter.hpp"
 #include "log/log.hpp"
+#include "model/cpu_thread_team.hpp"
 #include "model/device.hpp"
 #include "model/sampler.hpp"
 
@@ -39,6 +40,10 @@ void check_options(const engine_options& o) {
     throw std::runtime_error("engine: prefix_cache_slots "
                              + std::to_string(o.prefix_cache_slots)
                              + " must be >= 0");
+  if (o.compute_threads < 0)
+    throw std::runtime_error("engine: compute_threads "
+                             + std::to_string(o.compute_threads)
+                             + " must be >= 0 (0: one per hardware thread)");
 }
 
 double milliseconds_since(clock_type::time_point t) {
@@ -131,6 +136,8 @@ struct engine::impl {
   void retire_finished();
   void fail_running(const caf::error& why);
   void publish_running();
+  /// Under `mutex`, on the engine thread: counts the kept prefixes.
+  void count_kept_slots();
   void publish(clock_type::time_point begin, std::int64_t batch,
                std::int64_t emitted);
   void shut_down();
@@ -165,6 +172,9 @@ struct engine::impl {
   std::int32_t peak_batch = 0;
   std::int64_t tokens_generated = 0;
   prefix_reuse_stats prefix;
+  /// Slots of the loaded models that keep a prefix; the engine thread
+  /// counts them (prefix_cache is its alone) for status().
+  std::int64_t kept_slots = 0;
   throughput_meter meter;
 
   std::thread thread;
@@ -175,6 +185,7 @@ engine::impl::impl(const engine_options& o)
     where(model::choose_device(o.device, "auto")),
     device_name(where.device.str()),
     step_ids(torch::zeros({o.max_batch, 1}, torch::kLong)) {
+  model::set_cpu_kernel_threads(o.compute_threads);
   auto first = std::make_shared<loaded_model>("", o.model_dir, where,
                                               o.max_batch,
                                               o.prefix_cache_slots);
@@ -194,7 +205,8 @@ engine::impl::impl(const engine_options& o)
 void engine::impl::run() {
   c10::InferenceMode inference;
   log::info("engine", "thread started")
-    .kv("intra_op_threads", at::get_num_threads());
+    .kv("intra_op_threads", at::get_num_threads())
+    .kv("compute_threads", model::cpu_thread_team::shared().size());
   std::vector<std::uint64_t> cancelled;
   std::vector<waiting_sequence> admitted;
   std::vector<waiting_sequence> dropped;
@@ -267,6 +279,7 @@ void engine::impl::take_unused_models(std::vector<model_ptr>& unloaded) {
     unloaded.push_back(std::move(i->second));
     i = models.erase(i);
   }
+  count_kept_slots();
 }
 
 void engine::impl::start(waiting_sequence&& w) {
@@ -285,6 +298,7 @@ void engine::impl::start(waiting_sequence&& w) {
     std::lock_guard<std::mutex> lock(mutex);
     ++(claim.reused > 0 ? prefix.hits : prefix.misses);
     prefix.reused_tokens += claim.reused;
+    count_kept_slots();
   }
   running.emplace_back(std::move(w), claim, std::move(ids));
 }
@@ -450,6 +464,13 @@ void engine::impl::fail_running(const caf::error& why) {
 void engine::impl::publish_running() {
   std::lock_guard<std::mutex> lock(mutex);
   running_count = static_cast<std::int32_t>(running.size());
+  count_kept_slots();
+}
+
+void engine::impl::count_kept_slots() {
+  kept_slots = 0;
+  for (const auto& [id, m] : models)
+    kept_slots += static_cast<std::int64_t>(m->prefixes.kept());
 }
 
 void engine::impl::publish(clock_type::time_point begin, std::int64_t batch,
@@ -545,6 +566,13 @@ worker_status engine::status() const {
   s.peak_batch = impl_->peak_batch;
   s.tokens_per_sec = impl_->meter.tokens_per_sec(clock_type::now());
   s.tokens_generated = impl_->tokens_generated;
+  for (const auto& [id, m] : impl_->models)
+    s.kv_slots_total += m->cache.max_slots();
+  // Sequences admitted but not yet started still count kept slots that
+  // they are about to take over: never more than there are.
+  s.kv_slots_used = std::min(s.kv_slots_total,
+                             s.running + impl_->kept_slots);
+  s.prefix = impl_->prefix;
   return s;
 }
 

@@ -38,16 +38,9 @@ struct engine_options {
   /// conversation) prefills only its new tokens. Idle batch slots keep
   /// prefixes too; 0 turns prefix reuse off.
   int prefix_cache_slots = 4;
-};
-
-/// Prefix reuse since the engine started.
-struct prefix_reuse_stats {
-  /// Sequences that started from a kept prefix.
-  std::int64_t hits = 0;
-  /// Sequences that prefilled their whole prompt.
-  std::int64_t misses = 0;
-  /// Prompt tokens not prefilled thanks to kept prefixes.
-  std::int64_t reused_tokens = 0;
+  /// Threads of the CPU decode kernels (model/cpu_ops.hpp); 0: one per
+  /// hardware thread.
+  int compute_threads = 0;
 };
 
 /// Where the engine reports one sequence's progress. Both run on the engine
@@ -101,7 +94,7 @@ public:
   /// step; unknown or finished ids are ignored. Thread-safe.
   void cancel(std::uint64_t id);
 
-  /// Load and throughput now. Thread-safe.
+  /// Load, throughput, KV-cache use and prefix reuse now. Thread-safe.
   worker_status status() const;
 
   /// Prefix reuse so far. Thread-safe.

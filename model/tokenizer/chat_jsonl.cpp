@@ -94,7 +94,8 @@ std::vector<chat_message> parse_chat_line(std::string_view line) {
   json document;
   try {
     document = json::parse(line.begin(), line.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // Not only parse_error: a number too large for a double is out_of_range.
     reject(std::string("invalid JSON: ") + e.what());
   }
   if (!document.is_object())

@@ -1,5 +1,5 @@
-// chatctl's datasets, jobs and models commands against a real chatd (and
-// its workers and trainers).
+// chatctl's datasets, jobs, models, filters and alerts commands against a
+// real chatd (and its workers and trainers).
 
 #include "service_harness.hpp"
 #include "storage/ids.hpp"
@@ -12,6 +12,7 @@
 
 using chat::testing::chatd_process;
 using chat::testing::chatctl_env;
+using chat::testing::eventually;
 using json = nlohmann::json;
 
 namespace {
@@ -35,6 +36,22 @@ std::string repeated_chats() {
 std::string hex_sha256(const std::string& data) {
   auto digest = chat::storage::sha256(data);
   return chat::storage::to_hex(digest.data(), digest.size());
+}
+
+/// A short greedy chat completion with `key`.
+chat::http::client_response chat_with(chatd_process& chatd,
+                                      const std::string& key,
+                                      const std::string& content) {
+  json body = {{"messages", {{{"role", "user"}, {"content", content}}}},
+               {"temperature", 0},
+               {"max_tokens", 8}};
+  return chatd.request("POST", "/v1/chat/completions", body.dump(),
+                       {{"Authorization", "Bearer " + key},
+                        {"Content-Type", "application/json"}});
+}
+
+std::string error_code(const chat::http::client_response& r) {
+  return json::parse(r.body)["error"]["code"];
 }
 
 } // namespace
@@ -262,14 +279,148 @@ TEST_CASE("chatctl models list shows the served model", "[integration]") {
   CHECK(no_key.output.find("(401)") != std::string::npos);
 }
 
-TEST_CASE("chatctl help covers the datasets, jobs and models commands",
+TEST_CASE("chatctl workers shows each worker's load, KV-cache use and "
+          "prefix reuse",
+          "[integration]") {
+  chatd_process chatd;
+  chatd.start();
+  REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
+  auto env = chatctl_env(chatd, chatd.admin_key());
+  auto table = chat::testing::run_chatctl(chatd.data_dir(), "workers", env);
+  INFO(table.output);
+  REQUIRE(table.rc == 0);
+  CHECK(table.output.rfind("id ", 0) == 0);
+  for (const char* column : {"kv_slots_used", "kv_slots_total", "prefix_hits",
+                             "ready"})
+    CHECK(table.output.find(column) != std::string::npos);
+  auto listed = chat::testing::run_chatctl(chatd.data_dir(), "--json workers",
+                                           env);
+  REQUIRE(listed.rc == 0);
+  auto workers = json::parse(listed.output)["data"];
+  REQUIRE(workers.size() == 1);
+  CHECK(workers[0]["kv_slots_total"].get<int>() > 0);
+  CHECK(workers[0]["kv_slots_used"] == 0);
+  CHECK(workers[0]["prefix_hits"] == 0);
+  CHECK(workers[0]["prefix_misses"] == 0);
+  CHECK(workers[0]["prefix_reused_tokens"] == 0);
+}
+
+TEST_CASE("chatctl filters: a rule added, listed and removed applies from "
+          "the next request",
+          "[integration]") {
+  chatd_process chatd;
+  chatd.start();
+  REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
+  auto dir = chatd.data_dir();
+  auto admin = chatd.admin_key();
+  auto env = chatctl_env(chatd, admin);
+  auto run = [&](const std::string& args) {
+    return chat::testing::run_chatctl(dir, args, env);
+  };
+  const std::string blocked = "tell me of the quartz llama";
+  REQUIRE(chat_with(chatd, admin, blocked).status == 200);
+
+  auto added = run("--json filters add 'Quartz Llama' --applies-to input");
+  INFO(added.output);
+  REQUIRE(added.rc == 0);
+  auto rule = json::parse(added.output);
+  CHECK(rule["kind"] == "phrase");
+  CHECK(rule["applies_to"] == "input");
+  auto id = rule["id"].get<std::string>();
+  auto regex = run("filters add 'card\\s*\\d{16}' --kind regex "
+                   "--applies-to output");
+  INFO(regex.output);
+  REQUIRE(regex.rc == 0);
+  CHECK(regex.output.find("pattern: card\\s*\\d{16}\n")
+        != std::string::npos);
+
+  auto table = run("filters list");
+  INFO(table.output);
+  REQUIRE(table.rc == 0);
+  CHECK(table.output.rfind("id ", 0) == 0);
+  CHECK(table.output.find(id + "  phrase  Quartz Llama") != std::string::npos);
+  CHECK(table.output.find("card\\s*\\d{16}") != std::string::npos);
+
+  auto refused = chat_with(chatd, admin, blocked);
+  CHECK(refused.status == 400);
+  CHECK(error_code(refused) == "content_filter");
+
+  auto removed = run("filters remove " + id);
+  INFO(removed.output);
+  REQUIRE(removed.rc == 0);
+  CHECK(json::parse(run("--json filters list").output)["data"].size() == 1);
+  CHECK(chat_with(chatd, admin, blocked).status == 200);
+
+  auto missing = run("filters remove " + id);
+  CHECK(missing.rc == 1);
+  CHECK(missing.output.find("(404)") != std::string::npos);
+  auto invalid = run("filters add '(unclosed' --kind regex");
+  CHECK(invalid.rc == 1);
+  CHECK(invalid.output.find("(400)") != std::string::npos);
+}
+
+TEST_CASE("chatctl alerts: a suspended key is listed, lifted and works "
+          "again",
+          "[integration]") {
+  chatd_process chatd({"--safety.filter_hits_threshold", "2"});
+  chatd.start();
+  REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
+  auto dir = chatd.data_dir();
+  auto env = chatctl_env(chatd, chatd.admin_key());
+  auto run = [&](const std::string& args) {
+    return chat::testing::run_chatctl(dir, args, env);
+  };
+  auto user = run("--json users create mallory");
+  REQUIRE(user.rc == 0);
+  auto created = run("--json keys create --user "
+                     + json::parse(user.output)["id"].get<std::string>());
+  INFO(created.output);
+  REQUIRE(created.rc == 0);
+  auto key = json::parse(created.output)["key"].get<std::string>();
+  auto key_id = json::parse(created.output)["id"].get<std::string>();
+  REQUIRE(run("filters add forbidden --applies-to input").rc == 0);
+
+  auto none = run("alerts list");
+  REQUIRE(none.rc == 0);
+  CHECK(none.output.find(key_id) == std::string::npos);
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(chat_with(chatd, key, "say forbidden").status == 400);
+  auto suspended = chat_with(chatd, key, "hello");
+  CHECK(suspended.status == 403);
+  CHECK(error_code(suspended) == "key_suspended");
+
+  auto listed = run("alerts list");
+  INFO(listed.output);
+  REQUIRE(listed.rc == 0);
+  CHECK(listed.output.find(key_id) != std::string::npos);
+  CHECK(listed.output.find("filter_hits") != std::string::npos);
+
+  auto lifted = run("alerts lift " + key_id);
+  INFO(lifted.output);
+  REQUIRE(lifted.rc == 0);
+  CHECK(chat_with(chatd, key, "hello").status == 200);
+  CHECK(json::parse(run("--json alerts list").output)["data"].empty());
+  auto history = json::parse(run("--json alerts history").output)["data"];
+  REQUIRE(history.size() == 1);
+  CHECK(history[0]["key_id"] == key_id);
+  CHECK_FALSE(history[0]["lifted_at"].is_null());
+
+  auto again = run("alerts lift " + key_id);
+  CHECK(again.rc == 1);
+  CHECK(again.output.find("(409)") != std::string::npos);
+}
+
+TEST_CASE("chatctl help covers the datasets, jobs, models, filters and "
+          "alerts commands",
           "[integration]") {
   chat::testing::temp_dir dir;
   auto top = chat::testing::run_chatctl(dir.path, "--help");
   CHECK(top.rc == 0);
-  for (const char* word : {"datasets upload", "jobs submit", "models list"})
+  for (const char* word : {"datasets upload", "jobs submit", "models list",
+                           "filters", "alerts"})
     CHECK(top.output.find(word) != std::string::npos);
-  for (const char* command : {"datasets", "jobs", "models"}) {
+  for (const char* command : {"datasets", "jobs", "models", "filters",
+                              "alerts"}) {
     auto help = chat::testing::run_chatctl(dir.path, std::string(command)
                                                        + " --help");
     INFO(help.output);

@@ -26,19 +26,12 @@
 
 using chat::testing::chatd_process;
 using chat::testing::eventually;
+using chat::testing::json_auth;
+using chat::testing::ready;
 using json = nlohmann::json;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-chat::http::header_map json_auth(const std::string& key) {
-  return {{"Authorization", "Bearer " + key},
-          {"Content-Type", "application/json"}};
-}
-
-bool ready(chatd_process& chatd) {
-  return chatd.get("/readyz").status == 200;
-}
 
 /// A raw TCP connection to the gateway, for clients that misbehave.
 class raw_socket {

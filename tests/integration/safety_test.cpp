@@ -14,8 +14,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fstream>
-
 using chat::testing::chatd_process;
 using chat::testing::eventually;
 using chat::testing::http_stream;
@@ -28,17 +26,21 @@ namespace {
 
 const std::string question = "What is 37+45?";
 
-/// A ready chatd with its admin key and helpers for JSON calls.
+/// A chatd (ready unless it runs without workers) with its admin key and
+/// helpers for JSON calls.
 struct service {
   chatd_process chatd;
   std::string admin;
 
-  explicit service(std::vector<std::string> flags = {})
+  enum class workers { wait_ready, none };
+
+  explicit service(std::vector<std::string> flags = {},
+                   workers wait = workers::wait_ready)
     : chatd(std::move(flags)) {
     chatd.start();
-    REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
-    std::ifstream in(chatd.data_dir() / "admin.key");
-    in >> admin;
+    if (wait == workers::wait_ready)
+      REQUIRE(eventually([&] { return chatd.get("/readyz").status == 200; }));
+    admin = chatd.admin_key();
     REQUIRE_FALSE(admin.empty());
   }
 
@@ -202,6 +204,7 @@ TEST_CASE("an input rule blocks a request with 400 and stores nothing, "
   auto frame = next_frame(ws);
   CHECK(frame["type"] == "error");
   CHECK(frame["error"]["code"] == "content_filter");
+  CHECK(svc.ok(key, "GET", "/api/sessions")["data"].size() == sessions_before);
 
   auto metrics = svc.metrics();
   CHECK(metrics.find("chatd_filter_hits_total{rule=\"" + rule
@@ -311,11 +314,14 @@ TEST_CASE("an output rule stops the reply mid-stream with content_filter "
                  {"params", service::sampling()}}
               .dump());
     std::string text;
+    std::string sid;
     json done;
     for (;;) {
       auto f = next_frame(ws);
       INFO(f.dump());
       REQUIRE(f["type"] != "error");
+      if (f["type"] == "start")
+        sid = f["session_id"];
       if (f["type"] == "token")
         text += f["text"].get<std::string>();
       if (f["type"] == "done") {
@@ -327,6 +333,11 @@ TEST_CASE("an output rule stops the reply mid-stream with content_filter "
     CHECK_FALSE(text.empty());
     CHECK(text.find(phrase) == std::string::npos);
     CHECK(sent_prefix.rfind(text, 0) == 0);
+    // Stored before `done` is sent.
+    auto stored = svc.ok(svc.admin, "GET", "/api/sessions/" + sid);
+    REQUIRE(stored["messages"].size() == 2);
+    CHECK(stored["messages"][1]["content"] == text);
+    CHECK(stored["messages"][1]["finish_reason"] == "content_filter");
   }
 
   CHECK(svc.metrics().find("chatd_filter_hits_total{rule=\"" + rule
@@ -428,4 +439,64 @@ TEST_CASE("50 wrong keys from one address get it 429 quickly, other "
   CHECK(status_from("127.0.0.2", svc.chatd.port(), wrong) == 401);
   CHECK(svc.metrics().find("chatd_auth_throttled_total 2")
         != std::string::npos);
+}
+
+TEST_CASE("a key whose answers are mostly client errors is suspended, "
+          "server failures do not count",
+          "[integration]") {
+  // Without workers every chat request fails with 503: a server failure.
+  service svc({"--devices", "", "--safety.error_min_requests", "8",
+               "--safety.error_ratio_percent", "75"},
+              service::workers::none);
+  auto [unlucky, unlucky_id] = svc.user_key("unlucky");
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(svc.call(unlucky, "POST", "/v1/chat/completions",
+                     service::chat_body("Hi", false))
+              .status
+            == 503);
+  // Counted with the 503s, these would be 11 errors in 12 answers.
+  CHECK(svc.call(unlucky, "GET", "/api/sessions/ses_missing").status == 404);
+  CHECK(svc.call(unlucky, "GET", "/api/sessions").status == 200);
+
+  auto [prober, prober_id] = svc.user_key("prober");
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(svc.call(prober, "GET", "/api/sessions").status == 200);
+  // Below error_min_requests answers nothing is judged; the 8th answer
+  // makes 6 errors of 8, the configured 75%.
+  for (int i = 0; i < 6; ++i)
+    REQUIRE(svc.call(prober, "GET",
+                     "/api/sessions/ses_missing" + std::to_string(i))
+              .status
+            == 404);
+  auto refused = svc.call(prober, "GET", "/api/sessions");
+  CHECK(refused.status == 403);
+  CHECK(json::parse(refused.body)["error"]["code"] == "key_suspended");
+
+  auto alerts = svc.ok(svc.admin, "GET", "/admin/alerts")["data"];
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0]["key_id"] == prober_id);
+  CHECK(alerts[0]["signal"] == "error_ratio");
+  CHECK(svc.call(unlucky, "GET", "/api/sessions").status == 200);
+}
+
+TEST_CASE("a key refused by its rate limit too often is suspended",
+          "[integration]") {
+  service svc({"--devices", "", "--safety.rate_limit_hits_threshold", "3"},
+              service::workers::none);
+  // Two requests a minute: the bucket refills one every 30 s.
+  auto [key, key_id] = svc.user_key("hasty", {{"rate_limit_rpm", 2}});
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(svc.call(key, "GET", "/api/sessions").status == 200);
+  for (int i = 0; i < 3; ++i) {
+    auto limited = svc.call(key, "GET", "/api/sessions");
+    REQUIRE(limited.status == 429);
+    CHECK(json::parse(limited.body)["error"]["code"] == "rate_limited");
+  }
+  auto refused = svc.call(key, "GET", "/api/sessions");
+  CHECK(refused.status == 403);
+  CHECK(json::parse(refused.body)["error"]["code"] == "key_suspended");
+  auto alerts = svc.ok(svc.admin, "GET", "/admin/alerts")["data"];
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0]["key_id"] == key_id);
+  CHECK(alerts[0]["signal"] == "rate_limit_hits");
 }

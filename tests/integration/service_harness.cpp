@@ -168,4 +168,13 @@ int chatd_process::stop(int signal, std::chrono::milliseconds deadline) {
   return *status;
 }
 
+http::header_map json_auth(const std::string& key) {
+  return {{"Authorization", "Bearer " + key},
+          {"Content-Type", "application/json"}};
+}
+
+bool ready(chatd_process& chatd) {
+  return chatd.get("/readyz").status == 200;
+}
+
 } // namespace chat::testing

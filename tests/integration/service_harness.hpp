@@ -101,4 +101,10 @@ std::string chatctl_env(const chatd_process& chatd, const std::string& key);
 /// True while a process with this pid exists (zombies count as gone).
 bool process_alive(int pid);
 
+/// Headers of a JSON request made with `key`.
+http::header_map json_auth(const std::string& key);
+
+/// Whether `chatd` answers /readyz with 200 (a worker serves).
+bool ready(chatd_process& chatd);
+
 } // namespace chat::testing

@@ -10,14 +10,12 @@
 
 using chat::testing::chatd_process;
 using chat::testing::eventually;
+using chat::testing::json_auth;
+using chat::testing::ready;
 using chat::testing::process_alive;
 using json = nlohmann::json;
 
 namespace {
-
-bool ready(chatd_process& chatd) {
-  return chatd.get("/readyz").status == 200;
-}
 
 void check_error_shape(const chat::http::client_response& r, int status,
                        const std::string& code) {

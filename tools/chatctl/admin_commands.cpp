@@ -140,7 +140,8 @@ int workers_command(const command_line& cl) {
   api_client api(cl);
   show_list(cl, api.call("GET", "/admin/workers"),
             {"id", "host", "device", "model_id", "running", "queued",
-             "tokens_per_sec", "status"});
+             "tokens_per_sec", "kv_slots_used", "kv_slots_total",
+             "prefix_hits", "status"});
   return 0;
 }
 

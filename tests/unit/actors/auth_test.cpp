@@ -321,6 +321,35 @@ TEST_CASE("rate_limiter allows any number of streams without max_streams",
     REQUIRE(limiter.open_stream(who));
 }
 
+TEST_CASE("rate_limiter's default caps keys without their own max_streams",
+          "[unit]") {
+  rate_limiter limiter(2);
+  auto plain = limited("key_plain", std::nullopt);
+  auto own = limited("key_own", std::nullopt, 3);
+  CHECK(limiter.open_stream(plain));
+  CHECK(limiter.open_stream(plain));
+  CHECK_FALSE(limiter.open_stream(plain));
+  for (int i = 0; i < 3; ++i)
+    CHECK(limiter.open_stream(own));
+  CHECK_FALSE(limiter.open_stream(own));
+  limiter.close_stream("key_plain");
+  CHECK(limiter.open_stream(plain));
+}
+
+TEST_CASE("rate_limiter caps each key's WebSocket connections", "[unit]") {
+  rate_limiter limiter(0, 2);
+  auto a = limited("key_a", std::nullopt);
+  auto b = limited("key_b", std::nullopt);
+  CHECK(limiter.open_socket(a));
+  CHECK(limiter.open_socket(a));
+  CHECK_FALSE(limiter.open_socket(a));
+  CHECK(limiter.open_socket(b));
+  // Streams and sockets are counted apart.
+  CHECK(limiter.open_stream(a));
+  limiter.close_socket("key_a");
+  CHECK(limiter.open_socket(a));
+}
+
 TEST_CASE("rate_limiter ignores closing a stream that was never opened",
           "[unit]") {
   rate_limiter limiter;

@@ -65,6 +65,15 @@ TEST_CASE("parse_body rejects invalid JSON with 400 invalid_json", "[unit]") {
   CHECK(parse_body("{\"a\":1}").at("a") == 1);
 }
 
+// Found by fuzz/http_request: nlohmann throws out_of_range, not parse_error,
+// for a number too large for a double; it escaped as a 500.
+TEST_CASE("parse_body rejects an out-of-range number with 400 invalid_json",
+          "[unit]") {
+  auto e = error_of([] { parse_body(R"({"max_tokens":1e999})"); });
+  CHECK(e.status == 400);
+  CHECK(e.code == "invalid_json");
+}
+
 TEST_CASE("the parsers reject a body that is not a JSON object", "[unit]") {
   for (const auto& body : {json::array(), json(3), json("text"), json()}) {
     INFO(body.dump());
@@ -153,6 +162,10 @@ TEST_CASE("parse_chat_completion rejects non-text content parts naming the "
                  "messages[0].content[0]");
   check_bad_chat(json::parse(R"({"messages": [{"role": "user",
       "content": [{"type": "text"}]}]})"),
+                 "messages[0].content[0]");
+  // A non-string "type" made json::value() throw type_error (a 500).
+  check_bad_chat(json::parse(R"({"messages": [{"role": "user",
+      "content": [{"type": 1, "text": "a"}]}]})"),
                  "messages[0].content[0]");
 }
 

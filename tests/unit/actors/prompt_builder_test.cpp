@@ -239,3 +239,44 @@ TEST_CASE("build_text_prompt rejects max_tokens not below the context",
   CHECK(e.status == 400);
   CHECK(e.param == std::optional<std::string>("max_tokens"));
 }
+
+TEST_CASE("build_chat_prompt refuses max_tokens above the server's cap and "
+          "caps an open reply at it",
+          "[unit]") {
+  auto model = chat::test::tiny_served_model(64);
+  chat::limits_config limits;
+  limits.max_tokens = 10;
+  std::vector<chat_message> messages{{chat_role::user, "Hi"}};
+  auto e = error_of([&] { build_chat_prompt(*model, messages, 11, limits); });
+  CHECK(e.status == 400);
+  CHECK(e.param == std::optional<std::string>("max_tokens"));
+  CHECK_THAT(e.what(), Catch::Contains("at most 10"));
+  CHECK(build_chat_prompt(*model, messages, 10, limits).max_tokens == 10);
+  CHECK(build_chat_prompt(*model, messages, std::nullopt, limits).max_tokens
+        == 10);
+  CHECK(build_text_prompt(*model, "Hi", std::nullopt, limits).max_tokens
+        == 10);
+}
+
+TEST_CASE("build_chat_prompt fits the history to the server's prompt cap",
+          "[unit]") {
+  auto model = chat::test::tiny_served_model(256);
+  chat::limits_config limits;
+  limits.max_prompt_tokens = 40;
+  auto messages = long_conversation(true);
+  auto built = build_chat_prompt(*model, messages, 8, limits);
+  auto drop = expected_drop(*model, messages, 40);
+  CHECK(drop > 0);
+  CHECK(built.dropped_messages == drop);
+  CHECK(built.tokens.size() <= 40);
+  CHECK(built.tokens == render(*model, without_dropped(messages, drop)));
+
+  limits.max_prompt_tokens = 4;
+  auto e = error_of([&] { build_chat_prompt(*model, messages, 8, limits); });
+  CHECK(e.code == "prompt_too_long");
+  CHECK_THAT(e.what(), Catch::Contains("at most 4"));
+  auto text = error_of([&] {
+    build_text_prompt(*model, "To be, or not to be", 8, limits);
+  });
+  CHECK(text.code == "prompt_too_long");
+}

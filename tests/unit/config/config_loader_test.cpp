@@ -88,6 +88,10 @@ TEST_CASE("every error names the key and the problem", "[unit]") {
     src.json_text = "{";
     CHECK_THAT(error_of(src), Catch::Contains("invalid JSON"));
   }
+  SECTION("a number too large for a double (found by fuzz/config)") {
+    src.json_text = R"({"server":{"io_threads":1e999}})";
+    CHECK_THAT(error_of(src), Catch::Contains("invalid JSON"));
+  }
   SECTION("not an object") {
     src.json_text = "[1]";
     CHECK_THAT(error_of(src), Catch::Contains("expected a JSON object"));
@@ -145,6 +149,14 @@ TEST_CASE("every error names the key and the problem", "[unit]") {
     src.args = {"--workers.restart_backoff_ms=500",
                 "--workers.restart_backoff_max_ms=100"};
     CHECK_THAT(error_of(src), Catch::Contains("restart_backoff_max_ms"));
+  }
+  SECTION("worker TLS without its CA") {
+    src.args = {"--worker.tls_cert=c.pem", "--worker.tls_key=k.pem"};
+    CHECK_THAT(error_of(src), Catch::Contains("worker.tls_ca"));
+  }
+  SECTION("a limit out of range") {
+    src.args = {"--limits.max_tokens=0"};
+    CHECK_THAT(error_of(src), Catch::Contains("limits.max_tokens"));
   }
 }
 

@@ -40,6 +40,8 @@ TEST_CASE("malformed chat lines are refused with a reason", "[unit]") {
   using Catch::Contains;
   CHECK_THAT(reason_for(""), Contains("empty line"));
   CHECK_THAT(reason_for("{\"messages\":["), Contains("invalid JSON"));
+  // Found by fuzzing: out_of_range, not parse_error, escaped the reader.
+  CHECK_THAT(reason_for(R"({"messages":1e999})"), Contains("invalid JSON"));
   CHECK_THAT(reason_for("[1,2]"), Contains("expected an object"));
   CHECK_THAT(reason_for("{}"), Contains("missing field \"messages\""));
   CHECK_THAT(reason_for(R"({"messages":[],"x":1})"),

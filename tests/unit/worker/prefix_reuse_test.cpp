@@ -180,3 +180,34 @@ TEST_CASE("kept prefixes never take a batch slot from new sequences",
   CHECK(b.tokens == greedy_reference(f.checkpoint, pb, 10));
   CHECK(f.eng->status().peak_batch == 2);
 }
+
+TEST_CASE("status reports KV-cache slots in use and prefix reuse",
+          "[unit]") {
+  fixture f;  // 4 batch slots and 4 more for prefixes
+  auto idle = f.eng->status();
+  CHECK(idle.kv_slots_total == 8);
+  CHECK(idle.kv_slots_used == 0);
+
+  converse(*f.eng, 3, 4);
+  // Each turn took over the slot the previous one kept.
+  auto after = f.eng->status();
+  CHECK(after.kv_slots_used == 1);
+  CHECK(after.prefix.hits == 2);
+  CHECK(after.prefix.misses == 1);
+  CHECK(after.prefix.reused_tokens == f.eng->prefix_stats().reused_tokens);
+
+  recording other;
+  std::int64_t used_while_running = -1;
+  other.on_token = [&](const recording&) {
+    used_while_running = f.eng->status().kv_slots_used;
+  };
+  REQUIRE(!f.eng->submit(request(9, prompt_of(5, 250), 3), other.observer()));
+  other.result();
+  CHECK(used_while_running == 2);
+  CHECK(f.eng->status().kv_slots_used == 2);
+
+  fixture off(4, 8, 8, 0);
+  converse(*off.eng, 2, 4);
+  CHECK(off.eng->status().kv_slots_total == 4);
+  CHECK(off.eng->status().kv_slots_used == 0);
+}

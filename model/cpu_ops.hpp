@@ -1,0 +1,43 @@
+#pragma once
+// LibTorch entry points of the CPU inference kernels (cpu_*_kernel.hpp).
+//
+// Decoding multiplies a handful of rows by each weight matrix; BLAS gemm is
+// slow at that shape (a quarter of the memory bandwidth at one row,
+// measured), so few-row fp32 products at inference go through a kernel that
+// streams every weight once per call, split across cpu_thread_team.
+// Attention of one new token per row is a kernel too. Everything else, and
+// all of training, takes LibTorch's own ops.
+
+#include <cstdint>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace chat::model {
+
+/// x (..., K) times weight (N, K) transposed, plus bias (N) if defined:
+/// at::linear's result (equal up to float summation order).
+at::Tensor linear_product(const at::Tensor& x, const at::Tensor& weight,
+                          const at::Tensor& bias);
+
+/// Whether linear_product() takes the few-row kernel for these operands;
+/// false for training (grad mode on), non-CPU or non-fp32 tensors, many
+/// rows, or a CPU without AVX2+FMA.
+bool row_kernel_applies(const at::Tensor& x, const at::Tensor& weight,
+                        const at::Tensor& bias);
+
+/// Whether decode_attention() can run: CPU fp32 contiguous tensors at
+/// inference on a CPU with AVX2+FMA.
+bool decode_attention_applies(const at::Tensor& qkv, const at::Tensor& cache_k,
+                              const at::Tensor& cache_v);
+
+/// One new token per row: qkv (B, 1, 3C) holds its query, key and value.
+/// Writes the key and value at position keys[b] - 1 of cache slot slots[b]
+/// (caches (S, nh, L, hs)), then returns the query's causal attention over
+/// positions [0, keys[b]) of that slot, heads merged: (B, 1, C).
+at::Tensor decode_attention(const at::Tensor& qkv, at::Tensor& cache_k,
+                            at::Tensor& cache_v,
+                            const std::vector<int64_t>& slots,
+                            const std::vector<int64_t>& keys);
+
+}  // namespace chat::model

@@ -1,0 +1,76 @@
+#pragma once
+// The SIMD flavours the CPU kernels are written over; each is included only
+// by the file compiled for its instruction set. A flavour provides: reg,
+// lanes, zero(), load(p), load_first(p, n) (the first n floats, the rest
+// zero), store(p, v), store_first(p, n, v), splat(x), fma(a, b, acc),
+// mul(a, b), sum(reg).
+
+#include <immintrin.h>
+
+namespace chat::model::detail {
+
+#if defined(__AVX__)
+inline float sum_lanes(__m256 v) {
+  const __m128 halves =
+      _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 pairs = _mm_add_ps(halves, _mm_movehl_ps(halves, halves));
+  return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps(pairs, pairs, 1)));
+}
+#endif
+
+#if defined(__AVX512F__)
+struct avx512_ops {
+  using reg = __m512;
+  static constexpr int lanes = 16;
+  static __mmask16 first(int n) {
+    return static_cast<__mmask16>((1u << n) - 1);
+  }
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static reg load_first(const float* p, int n) {
+    return _mm512_maskz_loadu_ps(first(n), p);
+  }
+  static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
+  static void store_first(float* p, int n, reg v) {
+    _mm512_mask_storeu_ps(p, first(n), v);
+  }
+  static reg splat(float x) { return _mm512_set1_ps(x); }
+  static reg fma(reg a, reg b, reg acc) { return _mm512_fmadd_ps(a, b, acc); }
+  static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  // The zero-masked forms: the plain ones (and _mm512_reduce_add_ps) use
+  // _mm512_undefined_*, which trips -Wuninitialized in GCC 12's header.
+  static float sum(reg v) {
+    const reg swapped =
+        _mm512_maskz_shuffle_f32x4(0xFFFF, v, v, _MM_SHUFFLE(1, 0, 3, 2));
+    const __m512d pairs = _mm512_castps_pd(_mm512_add_ps(v, swapped));
+    return sum_lanes(
+        _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xFF, pairs, 0)));
+  }
+};
+#endif
+
+#if defined(__AVX2__) && defined(__FMA__)
+struct avx2_ops {
+  using reg = __m256;
+  static constexpr int lanes = 8;
+  static __m256i first(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static reg zero() { return _mm256_setzero_ps(); }
+  static reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static reg load_first(const float* p, int n) {
+    return _mm256_maskload_ps(p, first(n));
+  }
+  static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
+  static void store_first(float* p, int n, reg v) {
+    _mm256_maskstore_ps(p, first(n), v);
+  }
+  static reg splat(float x) { return _mm256_set1_ps(x); }
+  static reg fma(reg a, reg b, reg acc) { return _mm256_fmadd_ps(a, b, acc); }
+  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static float sum(reg v) { return sum_lanes(v); }
+};
+#endif
+
+}  // namespace chat::model::detail

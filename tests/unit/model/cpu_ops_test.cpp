@@ -1,0 +1,171 @@
+#include "model/cpu_ops.hpp"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "model/cpu_thread_team.hpp"
+
+// LibTorch pulls in glog, whose CHECK aborts; Catch's CHECK must win.
+#undef CHECK
+#include <catch2/catch.hpp>
+
+using namespace chat::model;
+
+namespace {
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
+
+}  // namespace
+
+TEST_CASE("cpu linear equals at::linear for few rows, odd sizes included",
+          "[unit]") {
+  torch::manual_seed(7);
+  c10::InferenceMode inference;
+  for (int64_t rows : {1, 2, 3, 4, 5, 8, 9, 17, 64}) {
+    for (int64_t n : {1, 3, 4, 7, 64, 130}) {
+      for (int64_t k : {1, 5, 16, 31, 48, 770}) {
+        auto x = torch::randn({rows, k});
+        auto w = torch::randn({n, k});
+        auto b = torch::randn({n});
+        REQUIRE(row_kernel_applies(x, w, b));
+        CAPTURE(rows, n, k);
+        const double tolerance = 1e-5 * std::sqrt(static_cast<double>(k));
+        CHECK(max_abs_diff(linear_product(x, w, b), at::linear(x, w, b)) <=
+              tolerance);
+        CHECK(max_abs_diff(linear_product(x, w, {}),
+                           at::linear(x, w, {})) <= tolerance);
+      }
+    }
+  }
+}
+
+TEST_CASE("cpu linear keeps the leading shape of its input", "[unit]") {
+  c10::InferenceMode inference;
+  auto x = torch::randn({2, 3, 8});  // (B, T, K)
+  auto w = torch::randn({5, 8});
+  auto y = linear_product(x, w, {});
+  CHECK(y.sizes() == torch::IntArrayRef({2, 3, 5}));
+  CHECK(max_abs_diff(y, at::linear(x, w, {})) <= 1e-5);
+  // A non-contiguous input (a narrowed time axis) is read correctly.
+  auto last = x.narrow(1, 2, 1);  // (B, 1, K)
+  CHECK(max_abs_diff(linear_product(last, w, {}),
+                     at::linear(last, w, {})) <= 1e-5);
+}
+
+TEST_CASE("training, many rows and other dtypes take at::linear", "[unit]") {
+  auto w = torch::randn({4, 8}, torch::requires_grad());
+  auto x = torch::randn({2, 8});
+  SECTION("grad mode on: the kernel has no backward") {
+    CHECK_FALSE(row_kernel_applies(x, w, {}));
+    auto y = linear_product(x, w, {});
+    y.sum().backward();
+    CHECK(w.grad().defined());
+  }
+  SECTION("inference") {
+    c10::InferenceMode inference;
+    CHECK(row_kernel_applies(x, w, {}));
+    CHECK_FALSE(row_kernel_applies(torch::randn({65, 8}), w, {}));
+    CHECK_FALSE(row_kernel_applies(x.to(torch::kDouble),
+                                       w.to(torch::kDouble), {}));
+    CHECK_FALSE(row_kernel_applies(x, w.t().contiguous().t(), {}));
+    CHECK_FALSE(row_kernel_applies(x, w, torch::randn({3})));
+  }
+}
+
+TEST_CASE("thread team covers every index once, call after call", "[unit]") {
+  for (int threads : {1, 2, 3}) {
+    cpu_thread_team team(threads);
+    CHECK(team.size() == threads);
+    for (int64_t count : {0, 1, 2, 5, 1000}) {
+      for (int repeat = 0; repeat < 50; ++repeat) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(count));
+        team.run(count, [&](int64_t begin, int64_t end) {
+          for (auto i = begin; i < end; ++i) ++hits[static_cast<size_t>(i)];
+        });
+        bool each_once = true;
+        for (auto& h : hits) each_once = each_once && h.load() == 1;
+        CAPTURE(threads, count, repeat);
+        REQUIRE(each_once);
+      }
+    }
+  }
+}
+
+TEST_CASE("decode attention writes the new key and equals the reference",
+          "[unit]") {
+  torch::manual_seed(11);
+  c10::InferenceMode inference;
+  const int64_t S = 5, heads = 3, context = 40, hs = 12, C = heads * hs;
+  auto cache_k = torch::randn({S, heads, context, hs});
+  auto cache_v = torch::randn({S, heads, context, hs});
+  // Rows in slots 3 and 0 (not consecutive), with 17 and 1 keys.
+  const std::vector<int64_t> slots{3, 0}, keys{17, 1};
+  auto qkv = torch::randn({2, 1, 3 * C});
+  auto expected_k = cache_k.clone(), expected_v = cache_v.clone();
+  std::vector<at::Tensor> expected;
+  for (size_t b = 0; b < slots.size(); ++b) {
+    auto row = qkv[b].view({3, heads, hs});  // (3, nh, hs)
+    expected_k[slots[b]].select(1, keys[b] - 1).copy_(row[1]);
+    expected_v[slots[b]].select(1, keys[b] - 1).copy_(row[2]);
+    auto k = expected_k[slots[b]].narrow(1, 0, keys[b]);  // (nh, n, hs)
+    auto v = expected_v[slots[b]].narrow(1, 0, keys[b]);  // (nh, n, hs)
+    auto q = row[0].unsqueeze(1);                         // (nh, 1, hs)
+    auto weights = torch::softmax(
+        torch::matmul(q, k.transpose(1, 2)) / std::sqrt(double(hs)), -1);
+    expected.push_back(torch::matmul(weights, v).view({1, C}));  // (1, C)
+  }
+  REQUIRE(decode_attention_applies(qkv, cache_k, cache_v));
+  auto out = decode_attention(qkv, cache_k, cache_v, slots, keys);
+  CHECK(out.sizes() == torch::IntArrayRef({2, 1, C}));
+  CHECK(max_abs_diff(out.view({2, C}), torch::cat(expected, 0)) <= 1e-5);
+  CHECK(torch::equal(cache_k, expected_k));
+  CHECK(torch::equal(cache_v, expected_v));
+}
+
+TEST_CASE("decode attention refuses slots and lengths outside the cache",
+          "[unit]") {
+  c10::InferenceMode inference;
+  auto cache_k = torch::zeros({2, 2, 8, 4});
+  auto cache_v = torch::zeros({2, 2, 8, 4});
+  auto qkv = torch::zeros({1, 1, 24});
+  CHECK_THROWS_AS(decode_attention(qkv, cache_k, cache_v, {2}, {1}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(decode_attention(qkv, cache_k, cache_v, {0}, {9}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(decode_attention(qkv, cache_k, cache_v, {0}, {0}),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(decode_attention(qkv, cache_k, cache_v, {0, 1}, {1, 1}),
+                  std::invalid_argument);
+  CHECK(torch::equal(cache_k, torch::zeros({2, 2, 8, 4})));
+}
+
+TEST_CASE("thread team serves concurrent and nested callers correctly",
+          "[unit]") {
+  cpu_thread_team team(2);
+  auto sum_of_indices = [&team](int64_t count) {
+    std::atomic<int64_t> total{0};
+    team.run(count, [&](int64_t begin, int64_t end) {
+      for (auto i = begin; i < end; ++i) total += i;
+    });
+    return total.load();
+  };
+  std::atomic<bool> all_right{true};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 3; ++t)
+    callers.emplace_back([&] {
+      for (int repeat = 0; repeat < 200; ++repeat)
+        if (sum_of_indices(1000) != 999 * 1000 / 2) all_right = false;
+    });
+  for (auto& c : callers) c.join();
+  CHECK(all_right);
+  std::atomic<int64_t> nested{0};
+  team.run(4, [&](int64_t begin, int64_t end) {
+    for (auto i = begin; i < end; ++i) nested += sum_of_indices(10);
+  });
+  CHECK(nested == 4 * 45);
+}
