@@ -2,10 +2,8 @@
 # Rebuilds models/default from scratch, reproducibly (fixed seeds): a BPE
 # tokenizer on Tiny Shakespeare and synthetic chats, pretraining on the
 # Shakespeare text, fine-tuning on the chats (loss on assistant tokens
-# only), a second, lower-rate fine-tune pass, and a replay pass with
-# Shakespeare mixed into every batch (so that raw prompts are continued as
-# text again), then the evals (held-out additions, raw Shakespeare
-# prompts). Writes models/default/README.md
+# only) and a second, lower-rate fine-tune pass, then the held-out addition
+# eval. Writes models/default/README.md
 # with the figures it measured. The result is committed, so the service
 # never needs this.
 #
@@ -31,12 +29,6 @@ pretrain_batch=32
 finetune_steps=1500
 finetune_batch=24
 refine_steps=600
-replay_steps=300
-replay_batch=40
-# Of each replay batch, this share of sequences is Shakespeare with every
-# token learned (24 of 40); the rest (16) are chats. Less text (8 of 32
-# for 200 steps, 16 of 32 for 300) left chat phrases in raw continuations.
-text_fraction=0.6
 
 [ -f "$build/build.ninja" ] ||
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -88,27 +80,14 @@ cat >"$work/refine.json" <<EOF
            "eval_interval": 300, "eval_steps": 10,
            "checkpoint_interval": 300, "seed": $((seed + 1)), "device": "cpu"}}
 EOF
-# After chats alone the model answers a raw prompt ("ROMEO:") with a chat
-# reply and <|end|>; a last annealed pass with Shakespeare mixed into every
-# batch brings the text back and keeps the sums.
-cat >"$work/replay.json" <<EOF
-{"type": "finetune", "data_dir": "$work/chat", "out_dir": "$work/replay",
- "base_checkpoint": "$work/refine/$(printf 'step-%08d' "$refine_steps")",
- "extra_files": ["$work/tokenizer.model"],
- "text_mix": {"data_dir": "$work/text", "fraction": $text_fraction},
- "hyper": {"max_steps": $replay_steps, "batch_size": $replay_batch,
-           "lr": 1e-3, "min_lr": 5e-5, "warmup_steps": 20,
-           "eval_interval": 150, "eval_steps": 10,
-           "checkpoint_interval": 150, "seed": $((seed + 2)), "device": "cpu"}}
-EOF
 # The trainer prints a JSON line per step; keep the log, show the rest.
-for job in pretrain finetune refine replay; do
+for job in pretrain finetune refine; do
   nice -n 10 "$train" --spec "$work/$job.json" | tee "$work/$job.log" |
     grep --line-buffered -v '"type":"step"'
 done
 finished=$(date +%s)
 
-final=$work/replay/$(printf 'step-%08d' "$replay_steps")
+final=$work/refine/$(printf 'step-%08d' "$refine_steps")
 rm -rf "$out.tmp"
 mkdir -p "$out.tmp"
 cp "$final/config.json" "$final/model.pt" "$final/meta.json" \
@@ -124,21 +103,10 @@ echo "$score"
 json_field() { grep -o "\"$1\":[^,}]*" | tail -1 | cut -d: -f2; }
 params=$(grep '"type":"start"' "$work/pretrain.log" | json_field params)
 pretrain_val=$(grep '"type":"eval"' "$work/pretrain.log" | json_field val_loss)
-refine_val=$(grep '"type":"eval"' "$work/refine.log" | json_field val_loss)
-replay_val=$(grep '"type":"eval"' "$work/replay.log" | json_field val_loss)
-replay_text_val=$(grep '"type":"eval"' "$work/replay.log" |
-  json_field text_val_loss)
+finetune_val=$(grep '"type":"eval"' "$work/refine.log" | json_field val_loss)
 correct=$(json_field correct <<<"$score")
 total=$(json_field total <<<"$score")
 accuracy=$(json_field accuracy <<<"$score")
-text_known=$(json_field known <<<"$score")
-text_words=$(json_field words <<<"$score")
-text_known_fraction=$(json_field known_fraction <<<"$score")
-text_trigrams=$(json_field trigrams <<<"$score")
-text_chat_trigrams=$(json_field chat_trigrams <<<"$score")
-text_chat_fraction=$(json_field chat_fraction <<<"$score")
-text_stopped=$(json_field stopped <<<"$score")
-text_pass=$(json_field pass <<<"$score")
 cat >"$out/README.md" <<EOF
 # The default model
 
@@ -158,10 +126,6 @@ and evaluated by \`scripts/eval_default_model.sh\`.
 4. Fine-tuning on the chats, loss on assistant tokens only: $finetune_steps steps of
    $finetune_batch × $context tokens, lr 2e-3 → 1e-4; then a second pass from that
    checkpoint on other batches: $refine_steps steps, lr 1e-3 → 5e-5.
-5. A replay pass from that checkpoint with the Shakespeare text mixed in
-   (\`text_mix\`: $text_fraction of each batch's sequences, every token learned; the
-   rest chats as before): $replay_steps steps of $replay_batch × $context tokens, lr 1e-3 → 5e-5.
-   Without it the model answers a raw prompt with a chat reply.
 
 Model (config.json): \`$model\`, $params parameters, fp32.
 
@@ -169,23 +133,23 @@ Model (config.json): \`$model\`, $params parameters, fp32.
 | what | value |
 | --- | --- |
 | held-out two-digit additions, greedy, exact reply | $correct / $total = $accuracy |
-| raw prompts ("ROMEO:" …), greedy 48 tokens: words found in the corpus | $text_known / $text_words = $text_known_fraction |
-| raw prompts: word trigrams found only in the chats' replies | $text_chat_trigrams / $text_trigrams = $text_chat_fraction |
-| raw prompts ended with <\\|end\\|> (a chat reply) | $text_stopped of 4 |
-| raw-prompt check (≥ 0.9 known, ≤ 0.05 chat, none ended) | $text_pass |
-| training wall time (data prep + the four jobs, $(nproc) cores, shared) | $((finished - started)) s |
+| training wall time (data prep + the three jobs, $(nproc) cores, shared) | $((finished - started)) s |
 | parameters | $params |
 | pretrain validation loss (Shakespeare) | $pretrain_val |
-| fine-tune validation loss (assistant tokens), after the second pass | $refine_val |
-| validation loss after the replay: assistant tokens | $replay_val |
-| validation loss after the replay: Shakespeare | $replay_text_val |
+| fine-tune validation loss (assistant tokens) | $finetune_val |
 | model.pt | $(stat -c %s "$out/model.pt") bytes |
 | tokenizer.model | $(stat -c %s "$out/tokenizer.model") bytes |
 | built on | $(date -u +%Y-%m-%d) |
 
 ## Limits
-- Raw text is continued in Shakespeare's style (words and layout), not with
-  sense: $params parameters and $pretrain_steps pretraining steps.
+- Raw text prompts: after the chat fine-tune the model mostly ends a plain
+  Shakespeare prompt with <|end|> or chat phrases (the eval script prints
+  these figures for information); the pretrained checkpoint
+  (build/default-model/pretrain/) continues it in Shakespeare's style
+  (validation loss above). A fine-tune that must keep the text style can mix
+  plain text into its batches (\`text_mix\` in chat-train's job spec); no mix
+  tried for this model kept raw continuations free of chat phrases while
+  keeping held-out additions at 95% or more, so this recipe uses none.
 - Greetings and questions outside the synthetic set get a canned answer.
 
 Reproduce: \`scripts/make_default_model.sh\` (rebuilds this directory);

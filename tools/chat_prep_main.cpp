@@ -18,7 +18,6 @@
 //                          --out PROMPTS.jsonl
 //   chat-prep text-score --tokenizer MODEL --corpus FILE
 //                        --chat-input FILE.jsonl --outputs OUT.jsonl
-//                        [--min-known-fraction F] [--max-chat-fraction F]
 //
 // The evaluation is a pipeline across the process split: eval-prompts
 // turns each conversation (all messages but the last, an assistant reply)
@@ -131,19 +130,15 @@ const std::vector<command_spec>& commands() {
       {"text-score",
        "chat-prep text-score --tokenizer MODEL --corpus FILE "
        "--chat-input FILE.jsonl\n"
-       "                     --outputs OUT.jsonl [--min-known-fraction F "
-       "(0.9)]\n"
-       "                     [--max-chat-fraction F (0.05)]\n"
+       "                     --outputs OUT.jsonl\n"
        "  Decodes chat-generate's outputs for text-prompts and counts their\n"
        "  words that the corpus holds (ASCII letters, case ignored), their\n"
        "  word trigrams that only the chats' assistant replies hold, and the\n"
        "  outputs that ended with the stop id; prints {\"words\", \"known\",\n"
        "  \"known_fraction\", \"trigrams\", \"chat_trigrams\",\n"
-       "  \"chat_fraction\", \"stopped\", \"pass\"}: pass when the known\n"
-       "  fraction reaches its minimum, the chat fraction stays within its\n"
-       "  maximum and no output stopped. The texts go to stderr.",
+       "  \"chat_fraction\", \"stopped\"}. The texts go to stderr.",
        {"--tokenizer", "--corpus", "--chat-input", "--outputs"},
-       {"--min-known-fraction", "--max-chat-fraction"}},
+       {}},
   };
   return all;
 }
@@ -430,8 +425,6 @@ void text_score(const options& parsed) {
                            if (message.role == chat_role::assistant)
                              reply_trigrams.add(message.content);
                        });
-  const double min_known = fraction_value(parsed, "--min-known-fraction", 0.9);
-  const double max_chat = fraction_value(parsed, "--max-chat-fraction", 0.05);
   size_t words = 0, known = 0, trigrams = 0, chat_trigrams = 0, stopped = 0;
   for (const auto& [id, output] : read_outputs(value(parsed, "--outputs"))) {
     const auto text = tokenizer.decode(output.ids);
@@ -451,19 +444,13 @@ void text_score(const options& parsed) {
   auto share = [](size_t part, size_t whole) {
     return whole == 0 ? 0.0 : double(part) / double(whole);
   };
-  const double known_fraction = share(known, words);
-  const double chat_fraction = share(chat_trigrams, trigrams);
   std::cout << nlohmann::json{{"words", words},
                               {"known", known},
-                              {"known_fraction", known_fraction},
+                              {"known_fraction", share(known, words)},
                               {"trigrams", trigrams},
                               {"chat_trigrams", chat_trigrams},
-                              {"chat_fraction", chat_fraction},
-                              {"stopped", stopped},
-                              {"pass", words > 0 &&
-                                           known_fraction >= min_known &&
-                                           chat_fraction <= max_chat &&
-                                           stopped == 0}}
+                              {"chat_fraction", share(chat_trigrams, trigrams)},
+                              {"stopped", stopped}}
                    .dump()
             << std::endl;
 }
