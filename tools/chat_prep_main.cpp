@@ -14,11 +14,18 @@
 //                          --out PROMPTS.jsonl
 //   chat-prep eval-score --tokenizer MODEL --input EVAL.jsonl
 //                        --outputs OUT.jsonl
+//   chat-prep text-prompts --tokenizer MODEL --prompt TEXT [--prompt TEXT ...]
+//                          --out PROMPTS.jsonl
+//   chat-prep text-score --tokenizer MODEL --corpus FILE
+//                        --chat-input FILE.jsonl --outputs OUT.jsonl
 //
 // The evaluation is a pipeline across the process split: eval-prompts
 // turns each conversation (all messages but the last, an assistant reply)
 // into prompt ids, chat-generate completes them, eval-score decodes the
-// completions and compares them with the expected replies.
+// completions and compares them with the expected replies. text-prompts
+// and text-score do the same for raw text prompts, scored by how many of
+// the generated words the corpus holds and how many word runs come from the
+// chats instead.
 //
 // On success prints one JSON summary line on stdout. Exit codes: 0 done,
 // 1 failed (the reason on stderr), 2 bad usage.
@@ -28,6 +35,7 @@
 #include "model/tokenizer/data_prep.hpp"
 #include "model/tokenizer/sentencepiece_tokenizer.hpp"
 #include "model/tokenizer/synthetic_chat.hpp"
+#include "model/tokenizer/word_coverage.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -112,6 +120,25 @@ const std::vector<command_spec>& commands() {
        "  failures on stderr.",
        {"--tokenizer", "--input", "--outputs"},
        {}},
+      {"text-prompts",
+       "chat-prep text-prompts --tokenizer MODEL --prompt TEXT "
+       "[--prompt TEXT ...] --out PROMPTS.jsonl\n"
+       "  Writes {\"id\": index, \"prompt_ids\": [...]} for each raw text\n"
+       "  prompt (no chat template; chat-generate's input).",
+       {"--tokenizer", "--prompt", "--out"},
+       {}},
+      {"text-score",
+       "chat-prep text-score --tokenizer MODEL --corpus FILE "
+       "--chat-input FILE.jsonl\n"
+       "                     --outputs OUT.jsonl\n"
+       "  Decodes chat-generate's outputs for text-prompts and counts their\n"
+       "  words that the corpus holds (ASCII letters, case ignored), their\n"
+       "  word trigrams that only the chats' assistant replies hold, and the\n"
+       "  outputs that ended with the stop id; prints {\"words\", \"known\",\n"
+       "  \"known_fraction\", \"trigrams\", \"chat_trigrams\",\n"
+       "  \"chat_fraction\", \"stopped\"}. The texts go to stderr.",
+       {"--tokenizer", "--corpus", "--chat-input", "--outputs"},
+       {}},
   };
   return all;
 }
@@ -128,8 +155,10 @@ void print_overview(std::ostream& out) {
 using options = std::multimap<std::string, std::string>;
 
 bool repeatable(const command_spec& command, const std::string& flag) {
-  return command.name == std::string("train-tokenizer") &&
-         (flag == "--input" || flag == "--chat-input");
+  const std::string name = command.name;
+  return (name == "train-tokenizer" &&
+          (flag == "--input" || flag == "--chat-input")) ||
+         (name == "text-prompts" && flag == "--prompt");
 }
 
 options parse_options(const command_spec& command, int argc, char** argv) {
@@ -306,9 +335,15 @@ std::string trimmed(const std::string& text) {
   return text.substr(first, text.find_last_not_of(" \t\n") - first + 1);
 }
 
-/// output_ids by id from chat-generate's output.
-std::map<size_t, std::vector<int32_t>> read_outputs(const std::string& path) {
-  std::map<size_t, std::vector<int32_t>> outputs;
+/// One line of chat-generate's output.
+struct generated {
+  std::vector<int32_t> ids;
+  bool stopped = false;  ///< ended with the stop id, not the length limit
+};
+
+/// chat-generate's outputs by id.
+std::map<size_t, generated> read_outputs(const std::string& path) {
+  std::map<size_t, generated> outputs;
   std::istringstream lines(read_file(path));
   std::string line;
   for (size_t number = 1; std::getline(lines, line); ++number) {
@@ -316,12 +351,13 @@ std::map<size_t, std::vector<int32_t>> read_outputs(const std::string& path) {
       continue;
     try {
       const auto j = nlohmann::json::parse(line);
-      outputs[j.at("id").get<size_t>()] =
-          j.at("output_ids").get<std::vector<int32_t>>();
+      outputs[j.at("id").get<size_t>()] = {
+          j.at("output_ids").get<std::vector<int32_t>>(),
+          j.value("finish", "") == "stop"};
     } catch (const nlohmann::json::exception& e) {
       throw std::runtime_error("'" + path + "':" + std::to_string(number) +
                                ": expected {\"id\": index, \"output_ids\": "
-                               "[int, ...]}: " +
+                               "[int, ...], \"finish\"}: " +
                                e.what());
     }
   }
@@ -340,7 +376,7 @@ void eval_score(const options& parsed) {
     if (output == outputs.end())
       throw std::runtime_error("'" + value(parsed, "--outputs") +
                                "' has no output for id " + std::to_string(id));
-    const auto reply = trimmed(tokenizer.decode(output->second));
+    const auto reply = trimmed(tokenizer.decode(output->second.ids));
     if (reply == trimmed(cases[id].expected))
       ++correct;
     else if (failures.size() < failures_shown)
@@ -364,6 +400,61 @@ void eval_score(const options& parsed) {
             << std::endl;
 }
 
+void text_prompts(const options& parsed) {
+  auto tokenizer = sentencepiece_tokenizer::load(value(parsed, "--tokenizer"));
+  std::string out;
+  size_t id = 0;
+  for (auto [it, end] = parsed.equal_range("--prompt"); it != end; ++it, ++id)
+    out += nlohmann::json{{"id", id},
+                          {"prompt_ids", tokenizer.encode(it->second)}}
+               .dump() +
+           "\n";
+  write_file_atomically(value(parsed, "--out"), out);
+  std::cout << nlohmann::json{{"prompts", id}}.dump() << std::endl;
+}
+
+void text_score(const options& parsed) {
+  auto tokenizer = sentencepiece_tokenizer::load(value(parsed, "--tokenizer"));
+  const auto corpus = read_file(value(parsed, "--corpus"));
+  ngram_set corpus_words(1), corpus_trigrams(3), reply_trigrams(3);
+  corpus_words.add(corpus);
+  corpus_trigrams.add(corpus);
+  read_chat_jsonl_file(value(parsed, "--chat-input"),
+                       [&](std::vector<chat_message>&& messages) {
+                         for (const auto& message : messages)
+                           if (message.role == chat_role::assistant)
+                             reply_trigrams.add(message.content);
+                       });
+  size_t words = 0, known = 0, trigrams = 0, chat_trigrams = 0, stopped = 0;
+  for (const auto& [id, output] : read_outputs(value(parsed, "--outputs"))) {
+    const auto text = tokenizer.decode(output.ids);
+    std::cerr << "output " << id << (output.stopped ? " (stopped)" : "")
+              << ":\n" << text << "\n";
+    for (const auto& word : words_of(text)) {
+      ++words;
+      known += corpus_words.contains(word);
+    }
+    for (const auto& trigram : corpus_trigrams.ngrams_of(text)) {
+      ++trigrams;
+      chat_trigrams += reply_trigrams.contains(trigram) &&
+                       !corpus_trigrams.contains(trigram);
+    }
+    stopped += output.stopped;
+  }
+  auto share = [](size_t part, size_t whole) {
+    return whole == 0 ? 0.0 : double(part) / double(whole);
+  };
+  std::cout << nlohmann::json{{"words", words},
+                              {"known", known},
+                              {"known_fraction", share(known, words)},
+                              {"trigrams", trigrams},
+                              {"chat_trigrams", chat_trigrams},
+                              {"chat_fraction", share(chat_trigrams, trigrams)},
+                              {"stopped", stopped}}
+                   .dump()
+            << std::endl;
+}
+
 void run(const command_spec& command, const options& parsed) {
   const std::string name = command.name;
   if (name == "train-tokenizer")
@@ -376,8 +467,12 @@ void run(const command_spec& command, const options& parsed) {
     gen_chat(parsed);
   else if (name == "eval-prompts")
     eval_prompts(parsed);
-  else
+  else if (name == "eval-score")
     eval_score(parsed);
+  else if (name == "text-prompts")
+    text_prompts(parsed);
+  else
+    text_score(parsed);
 }
 
 } // namespace

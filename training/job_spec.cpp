@@ -1,5 +1,6 @@
 #include "training/job_spec.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <stdexcept>
 
@@ -69,12 +70,38 @@ hyper_params parse_hyper(const nlohmann::json& j) {
   return h;
 }
 
+text_mix_spec parse_text_mix(const nlohmann::json& j, int64_t batch_size) {
+  const std::string where = "job spec 'text_mix'";
+  require_known_keys(j, {"data_dir", "fraction"}, where);
+  text_mix_spec mix;
+  std::string data_dir;
+  read_required(j, "data_dir", data_dir, where);
+  read_required(j, "fraction", mix.fraction, where);
+  if (data_dir.empty())
+    throw std::runtime_error(where + ": key 'data_dir' must not be empty");
+  mix.data_dir = data_dir;
+  if (!(mix.fraction > 0.0 && mix.fraction < 1.0))
+    throw std::runtime_error(where + ": key 'fraction' must be in (0, 1)");
+  const auto rows = text_mix_rows(mix.fraction, batch_size);
+  if (rows < 1 || rows >= batch_size)
+    throw std::runtime_error(
+        where + ": key 'fraction' " + std::to_string(mix.fraction) +
+        " gives " + std::to_string(rows) + " text sequences in a batch of " +
+        std::to_string(batch_size) + "; it must leave at least one text and "
+        "one chat sequence (raise hyper.batch_size or change the fraction)");
+  return mix;
+}
+
 }  // namespace
+
+int64_t text_mix_rows(double fraction, int64_t batch_size) {
+  return std::llround(fraction * static_cast<double>(batch_size));
+}
 
 job_spec parse_job_spec(const nlohmann::json& j) {
   const std::string where = "job spec";
   require_known_keys(j, {"type", "data_dir", "out_dir", "base_checkpoint",
-                         "extra_files", "model", "hyper"},
+                         "extra_files", "model", "text_mix", "hyper"},
                      where);
   job_spec spec;
   std::string type, data_dir, out_dir, base;
@@ -117,6 +144,13 @@ job_spec parse_job_spec(const nlohmann::json& j) {
   spec.extra_files.assign(extra.begin(), extra.end());
   spec.hyper = parse_hyper(j.value("hyper", nlohmann::json::object()));
   spec.model.dropout = spec.hyper.dropout;
+  if (j.contains("text_mix")) {
+    if (spec.type != job_type::finetune)
+      throw std::runtime_error("job spec: key 'text_mix' is only for finetune "
+                               "jobs; pretraining already learns every "
+                               "token");
+    spec.text_mix = parse_text_mix(j["text_mix"], spec.hyper.batch_size);
+  }
   return spec;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,17 @@ struct hyper_params {
 /// Pretraining from scratch or fine-tuning a checkpoint on masked chat data.
 enum class job_type { pretrain, finetune };
 
+/// Plain text mixed into a fine-tune's batches with every target counting,
+/// so that the model keeps continuing raw text as its base did.
+struct text_mix_spec {
+  std::filesystem::path data_dir;  ///< holds train.bin and val.bin
+  double fraction = 0.0;           ///< share of each batch's sequences
+};
+
+/// The text sequences in a batch of `batch_size` for a mix `fraction`
+/// (rounded to the nearest).
+int64_t text_mix_rows(double fraction, int64_t batch_size);
+
 /// One training job.
 struct job_spec {
   job_type type = job_type::pretrain;
@@ -44,6 +56,7 @@ struct job_spec {
   std::filesystem::path base_checkpoint;  ///< finetune only
   std::vector<std::filesystem::path> extra_files;  ///< copied into checkpoints
   model::gpt_config model;  ///< pretrain only; finetune takes the base's
+  std::optional<text_mix_spec> text_mix;  ///< finetune only
   hyper_params hyper;
 };
 

@@ -124,18 +124,43 @@ train_result run_training_job(const job_spec& spec, const event_sink& emit,
   model->train();
 
   // -- data --
-  auto train_shard = read_data(spec.data_dir / "train.bin", config.vocab_size);
-  auto val_shard = read_data(spec.data_dir / "val.bin", config.vocab_size);
-  const auto val_seed = static_cast<uint64_t>(h.seed) + 1;
-  window_sampler train_data(train_shard, config.context, h.batch_size, finetune,
-                            static_cast<uint64_t>(h.seed),
-                            (spec.data_dir / "train.bin").string());
-  window_sampler val_data(val_shard, config.context, h.batch_size, finetune,
-                          val_seed, (spec.data_dir / "val.bin").string());
+  const auto seed = static_cast<uint64_t>(h.seed);
+  const auto val_seed = seed + 1, text_val_seed = seed + 3;
+  auto sampler = [&](const fs::path& dir, const char* split, int64_t rows,
+                     bool use_mask, uint64_t sampler_seed) {
+    return window_sampler(read_data(dir / split, config.vocab_size),
+                          config.context, rows, use_mask, sampler_seed,
+                          (dir / split).string());
+  };
+  const int64_t text_rows =
+      spec.text_mix ? text_mix_rows(spec.text_mix->fraction, h.batch_size) : 0;
+  auto train_data = sampler(spec.data_dir, "train.bin",
+                            h.batch_size - text_rows, finetune, seed);
+  auto val_data =
+      sampler(spec.data_dir, "val.bin", h.batch_size, finetune, val_seed);
+  std::optional<window_sampler> train_text, val_text;
+  if (spec.text_mix) {
+    const auto& dir = spec.text_mix->data_dir;
+    train_text = sampler(dir, "train.bin", text_rows, false, seed + 2);
+    val_text = sampler(dir, "val.bin", h.batch_size, false, text_val_seed);
+    // Text and chat rows share one batch tensor.
+    if (train_text->window() != train_data.window())
+      throw std::runtime_error(
+          "text_mix: windows of " + std::to_string(train_text->window()) +
+          " and " + std::to_string(train_data.window()) + " tokens cannot "
+          "share a batch; both train.bin files must hold more than one "
+          "context (" + std::to_string(config.context) + ") of tokens");
+  }
+  auto next_train_batch = [&] {
+    auto batch = train_data.next(where.device);
+    return train_text ? mix_batches(batch, train_text->next(where.device))
+                      : batch;
+  };
 
   // -- optimizer and resume state --
   auto optimizer = make_optimizer(model, h);
-  const resumable state{model, *optimizer, train_data, scaler};
+  const resumable state{model, *optimizer, train_data,
+                        train_text ? &*train_text : nullptr, scaler};
   int64_t step = resume_from ? read_train_state(*resume_from, state) : 0;
   std::vector<at::Tensor> params = model->parameters();
   int64_t n_params = 0;
@@ -154,23 +179,29 @@ train_result run_training_job(const job_spec& spec, const event_sink& emit,
 
   // -- validation --
   double last_val_loss = std::numeric_limits<double>::quiet_NaN();
+  auto mean_val_loss = [&](window_sampler& data, uint64_t data_seed) {
+    data.reseed(data_seed);  // the same batches every time
+    double total = 0.0;
+    for (int64_t i = 0; i < h.eval_steps; ++i) {
+      auto batch = data.next(where.device);
+      total += lm_loss(model->forward(batch.inputs), batch.targets,
+                       batch.mask).item<double>();
+    }
+    return total / static_cast<double>(h.eval_steps);
+  };
   auto evaluate = [&] {
     torch::NoGradGuard no_grad;
     model::autocast_guard amp(autocast, where.dtype);
     model->eval();
-    val_data.reseed(val_seed);  // the same batches every time
-    double total = 0.0;
-    for (int64_t i = 0; i < h.eval_steps; ++i) {
-      auto batch = val_data.next(where.device);
-      total += lm_loss(model->forward(batch.inputs), batch.targets,
-                       batch.mask).item<double>();
-    }
+    last_val_loss = mean_val_loss(val_data, val_seed);
+    nlohmann::json event = {{"type", "eval"},
+                            {"step", step},
+                            {"val_loss", last_val_loss},
+                            {"perplexity", std::exp(last_val_loss)}};
+    if (val_text)
+      event["text_val_loss"] = mean_val_loss(*val_text, text_val_seed);
     model->train();
-    last_val_loss = total / static_cast<double>(h.eval_steps);
-    emit({{"type", "eval"},
-          {"step", step},
-          {"val_loss", last_val_loss},
-          {"perplexity", std::exp(last_val_loss)}});
+    emit(event);
   };
 
   // -- checkpoints --
@@ -212,7 +243,7 @@ train_result run_training_job(const job_spec& spec, const event_sink& emit,
     double train_loss = 0.0;
     int64_t tokens = 0;
     for (int64_t micro = 0; micro < h.grad_accum; ++micro) {
-      auto batch = train_data.next(where.device);
+      auto batch = next_train_batch();
       at::Tensor loss;
       {
         model::autocast_guard amp(autocast, where.dtype);

@@ -51,12 +51,13 @@ void write_train_state(const fs::path& dir, int64_t step,
   }
   model::write_tensor_file((dir / "train_state.pt").string(), tensors);
 
-  const nlohmann::json j = {
+  nlohmann::json j = {
       {"step", step},
       {"data_rng", s.train_data.rng_state()},
       {"scaler",
        {{"scale", s.scaler.current_scale()},
         {"growth_tracker", s.scaler.growth_tracker()}}}};
+  if (s.text_data) j["text_data_rng"] = s.text_data->rng_state();
   std::ofstream out(dir / "train_state.json", std::ios::trunc);
   out << j.dump() << "\n";
   out.close();
@@ -77,6 +78,14 @@ int64_t read_train_state(const fs::path& dir, const resumable& s) {
     const auto j = nlohmann::json::parse(in);
     step = j.at("step").get<int64_t>();
     s.train_data.restore_rng_state(j.at("data_rng").get<std::string>());
+    if (s.text_data) {
+      if (!j.contains("text_data_rng"))
+        throw std::runtime_error(
+            "resume: '" + json_path.string() + "' was written by a run "
+            "without text_mix; resume it without text_mix or use a fresh "
+            "out_dir");
+      s.text_data->restore_rng_state(j["text_data_rng"].get<std::string>());
+    }
     s.scaler.restore(j.at("scaler").at("scale").get<double>(),
                      j.at("scaler").at("growth_tracker").get<int64_t>());
   } catch (const nlohmann::json::exception& e) {

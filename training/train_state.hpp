@@ -20,6 +20,7 @@ struct resumable {
   model::gpt& model;
   torch::optim::AdamW& optimizer;
   window_sampler& train_data;
+  window_sampler* text_data;  ///< the text_mix sampler, or null
   grad_scaler& scaler;
 };
 

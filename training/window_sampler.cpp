@@ -60,4 +60,15 @@ void window_sampler::restore_rng_state(const std::string& state) {
                              "is damaged");
 }
 
+token_batch mix_batches(const token_batch& chat, const token_batch& text) {
+  auto text_mask = torch::ones(text.targets.sizes(),
+                               text.targets.options().dtype(
+                                   torch::kFloat));  // (Bt, T)
+  token_batch mixed;
+  mixed.inputs = torch::cat({chat.inputs, text.inputs});     // (B, T)
+  mixed.targets = torch::cat({chat.targets, text.targets});  // (B, T)
+  mixed.mask = torch::cat({chat.mask, text_mask});           // (B, T)
+  return mixed;
+}
+
 }  // namespace chat::training

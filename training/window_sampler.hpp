@@ -51,4 +51,8 @@ class window_sampler {
   std::mt19937_64 rng_;
 };
 
+/// One batch of `chat` rows (with their mask) followed by `text` rows whose every
+/// target counts. The windows must have the same length.
+token_batch mix_batches(const token_batch& chat, const token_batch& text);
+
 }  // namespace chat::training

@@ -96,3 +96,48 @@ TEST_CASE("finetune specs need a base checkpoint and no model", "[unit]") {
   CHECK(spec.type == job_type::finetune);
   CHECK(spec.base_checkpoint == "/models/base");
 }
+
+TEST_CASE("text_mix is for finetune jobs and leaves room for both kinds of "
+          "rows", "[unit]") {
+  auto j = pretrain_spec();
+  j["type"] = "finetune";
+  j["base_checkpoint"] = "/models/base";
+  j.erase("model");
+  j["hyper"]["batch_size"] = 8;
+  j["text_mix"] = {{"data_dir", "/text"}, {"fraction", 0.25}};
+  auto spec = parse_job_spec(j);
+  REQUIRE(spec.text_mix);
+  CHECK(spec.text_mix->data_dir == "/text");
+  CHECK(text_mix_rows(spec.text_mix->fraction, spec.hyper.batch_size) == 2);
+  CHECK_FALSE(parse_job_spec(pretrain_spec()).text_mix);
+
+  auto with_mix = [&](const json& mix) {
+    auto k = j;
+    k["text_mix"] = mix;
+    return error_of(k);
+  };
+  CHECK_THAT(with_mix({{"data_dir", "/text"}, {"fraction", 0.0}}),
+             Catch::Contains("'fraction' must be in (0, 1)"));
+  CHECK_THAT(with_mix({{"data_dir", "/text"}, {"fraction", 1.0}}),
+             Catch::Contains("'fraction' must be in (0, 1)"));
+  CHECK_THAT(with_mix({{"data_dir", "/text"}, {"fraction", "half"}}),
+             Catch::Contains("'fraction' has the wrong type"));
+  // 0.05 of 8 rows rounds to no text row, 0.95 to no chat row.
+  CHECK_THAT(with_mix({{"data_dir", "/text"}, {"fraction", 0.05}}),
+             Catch::Contains("gives 0 text sequences in a batch of 8"));
+  CHECK_THAT(with_mix({{"data_dir", "/text"}, {"fraction", 0.95}}),
+             Catch::Contains("gives 8 text sequences"));
+  CHECK_THAT(with_mix({{"fraction", 0.5}}),
+             Catch::Contains("'text_mix': missing required key 'data_dir'"));
+  CHECK_THAT(with_mix({{"data_dir", ""}, {"fraction", 0.5}}),
+             Catch::Contains("'data_dir' must not be empty"));
+  CHECK_THAT(with_mix({{"data_dir", "/t"}, {"fraction", 0.5}, {"w", 1}}),
+             Catch::Contains("'text_mix': unknown key 'w'"));
+  CHECK_THAT(with_mix(0.5), Catch::Contains("'text_mix': expected a JSON "
+                                            "object"));
+
+  auto pretrain = pretrain_spec();
+  pretrain["text_mix"] = {{"data_dir", "/text"}, {"fraction", 0.25}};
+  CHECK_THAT(error_of(pretrain),
+             Catch::Contains("'text_mix' is only for finetune jobs"));
+}

@@ -41,6 +41,19 @@ void write_byte_corpus(const fs::path& dir, size_t train_bytes,
                            shard_of(train_bytes, val_bytes));
 }
 
+/// A byte corpus unlike Shakespeare ("0123456789" repeated) in `dir`.
+void write_digit_corpus(const fs::path& dir) {
+  auto shard_of = [](size_t n) {
+    chat::shard::token_shard s;
+    s.vocab_size = 256;
+    for (size_t i = 0; i < n; ++i) s.tokens.push_back('0' + i % 10);
+    return s;
+  };
+  fs::create_directories(dir);
+  chat::shard::write_shard((dir / "train.bin").string(), shard_of(3000));
+  chat::shard::write_shard((dir / "val.bin").string(), shard_of(600));
+}
+
 json tiny_spec(const fs::path& data, const fs::path& out) {
   return {{"type", "pretrain"},
           {"data_dir", data.string()},
@@ -174,6 +187,52 @@ TEST_CASE("fine-tuning starts from the base checkpoint with masked data",
   spec["data_dir"] = (tmp / "data").string();
   spec["out_dir"] = (tmp / "ft2").string();
   CHECK_THROWS_WITH(run(spec), Catch::Contains("no loss mask"));
+}
+
+TEST_CASE("a fine-tune with text_mix learns the chats and the text and "
+          "resumes exactly", "[integration]") {
+  chat::test::temp_dir tmp;
+  write_byte_corpus(tmp / "data", 20000, 4000);
+  write_byte_corpus(tmp / "chat", 20000, 4000, /*with_mask=*/true);
+  write_digit_corpus(tmp / "digits");
+  train_result base;
+  run(tiny_spec(tmp / "data", tmp / "base"), -1, &base);
+
+  auto mixed_spec = [&](const fs::path& out) {
+    json spec = tiny_spec(tmp / "chat", out);
+    spec.erase("model");
+    spec["type"] = "finetune";
+    spec["base_checkpoint"] = base.checkpoint.string();
+    spec["text_mix"] = {{"data_dir", (tmp / "digits").string()},
+                        {"fraction", 0.25}};
+    spec["hyper"]["max_steps"] = 40;
+    spec["hyper"]["eval_interval"] = 20;
+    spec["hyper"]["checkpoint_interval"] = 100;
+    return spec;
+  };
+  auto whole = run(mixed_spec(tmp / "whole"));
+  auto evals = of_type(whole, "eval");
+  REQUIRE(evals.size() == 3);  // steps 0, 20, 40
+  // The digits appear only in the text rows: their loss falls only if the
+  // text is trained on. The chat loss (masked) falls as well.
+  const double text_first = evals.front()["text_val_loss"];
+  const double text_last = evals.back()["text_val_loss"];
+  INFO("text val loss " << text_first << " -> " << text_last);
+  CHECK(text_last < text_first - 1.0);
+  CHECK(evals.back()["val_loss"].get<double>() <
+        evals.front()["val_loss"].get<double>());
+
+  // The text sampler's RNG is part of the resume state.
+  run(mixed_spec(tmp / "split"), 13);
+  auto rest = run(mixed_spec(tmp / "split"));
+  auto expected = of_type(whole, "step");
+  auto resumed = of_type(rest, "step");
+  REQUIRE(resumed.size() == 27);
+  for (size_t i = 0; i < resumed.size(); ++i) {
+    INFO("step " << i + 14);
+    CHECK(resumed[i]["train_loss"].get<double>() ==
+          expected[i + 13]["train_loss"].get<double>());
+  }
 }
 
 TEST_CASE("a diverging run stops with an error naming the loss",

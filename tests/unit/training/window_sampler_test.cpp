@@ -56,3 +56,17 @@ TEST_CASE("short or unmasked shards are refused clearly", "[unit]") {
   window_sampler small(counting_shard(5, false), 8, 2, false, 1, "s");
   CHECK(small.window() == 4);
 }
+
+TEST_CASE("a mixed batch keeps the chat mask and counts every text target",
+          "[unit]") {
+  window_sampler chat(counting_shard(500, true), 16, 3, true, 1, "chat");
+  window_sampler text(counting_shard(500, false), 16, 2, false, 2, "text");
+  auto chat_batch = chat.next(torch::kCPU);
+  auto text_batch = text.next(torch::kCPU);
+  auto mixed = mix_batches(chat_batch, text_batch);
+  CHECK(mixed.inputs.sizes() == at::IntArrayRef({5, 16}));
+  CHECK(torch::equal(mixed.inputs.narrow(0, 0, 3), chat_batch.inputs));
+  CHECK(torch::equal(mixed.targets.narrow(0, 3, 2), text_batch.targets));
+  CHECK(torch::equal(mixed.mask.narrow(0, 0, 3), chat_batch.mask));
+  CHECK(torch::equal(mixed.mask.narrow(0, 3, 2), torch::ones({2, 16})));
+}

@@ -88,6 +88,12 @@ TEST_CASE("unknown fields and bad values are 422s naming the field",
         == "hyper.precision");
   CHECK(rejection(with(finetune(), "hyper", {{"max_steps", "ten"}})).first
         == "hyper.max_steps");
+  // Mixing text into a fine-tune is chat-train's spec only (text_mix), not
+  // a request field or a hyperparameter.
+  CHECK(rejection(with(finetune(), "text_mix", {{"fraction", 0.25}})).first
+        == "text_mix");
+  CHECK(rejection(with(finetune(), "hyper", {{"text_mix", 0.25}})).first
+        == "hyper.text_mix");
 
   auto model = pretrain();
   model["model"]["n_head"] = 3;
