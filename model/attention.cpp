@@ -6,6 +6,8 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include "model/causal_attention.hpp"
+
 namespace chat::model {
 
 at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k,
@@ -42,10 +44,12 @@ bool attention_is_fused() { return true; }
 
 #else
 
-// LibTorch 1.13 has no public fused attention; the reference is the path.
+// LibTorch 1.13 has no public fused attention: training's causal case takes
+// causal_attention (fewer passes over the scores), masked ones the reference.
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k,
                      const at::Tensor& v, const at::Tensor& keep,
                      double dropout_p) {
+  if (!keep.defined()) return causal_attention(q, k, v, dropout_p);
   return reference_attention(q, k, v, keep, dropout_p);
 }
 

@@ -158,8 +158,7 @@ at::Tensor gptImpl::head(const at::Tensor& x) {
   return linear_product(ln_f(x), wte->weight, {});  // (B, T, V), tied
 }
 
-at::Tensor gptImpl::forward(const at::Tensor& idx, logits_for which,
-                           bool recompute_blocks) {
+at::Tensor gptImpl::blocks_out(const at::Tensor& idx, bool recompute_blocks) {
   const auto T = idx.size(1);
   if (T > config_.context)
     throw std::runtime_error("gpt::forward: " + std::to_string(T) +
@@ -176,8 +175,19 @@ at::Tensor gptImpl::forward(const at::Tensor& idx, logits_for which,
     else
       x = b.forward(x);  // (B, T, C)
   }
-  if (which == logits_for::last) x = x.narrow(1, T - 1, 1);  // (B, 1, C)
+  return x;  // (B, T, C)
+}
+
+at::Tensor gptImpl::forward(const at::Tensor& idx, logits_for which,
+                           bool recompute_blocks) {
+  auto x = blocks_out(idx, recompute_blocks);  // (B, T, C)
+  if (which == logits_for::last)
+    x = x.narrow(1, x.size(1) - 1, 1);  // (B, 1, C)
   return head(x);  // (B, T|1, V)
+}
+
+at::Tensor gptImpl::features(const at::Tensor& idx, bool recompute_blocks) {
+  return ln_f(blocks_out(idx, recompute_blocks));  // (B, T, C)
 }
 
 cache_positions gptImpl::plan_cached(const kv_cache& cache,

@@ -95,6 +95,11 @@ struct gptImpl : torch::nn::Module {
   at::Tensor forward(const at::Tensor& idx, logits_for which = logits_for::all,
                      bool recompute_blocks = false);
 
+  /// The final LayerNorm's output for every position, (B, T) -> (B, T, C):
+  /// what the LM head (wte's weight, tied) multiplies. Training takes this
+  /// to fuse the head with its loss (training/lm_head_loss.hpp).
+  at::Tensor features(const at::Tensor& idx, bool recompute_blocks = false);
+
   /// Appends idx's tokens to the cached sequences in `slots` (row b goes to
   /// slots[b], starting at that slot's current length) and returns their
   /// logits, (B, T) -> (B, T|1, V). Prefill is B = 1; a decode step is T = 1
@@ -118,6 +123,8 @@ struct gptImpl : torch::nn::Module {
 
  private:
   at::Tensor head(const at::Tensor& x);  // (B, T, C) -> (B, T, V)
+  at::Tensor blocks_out(const at::Tensor& idx,
+                        bool recompute_blocks);  // (B, T) -> (B, T, C)
   cache_positions plan_cached(const kv_cache& cache,
                               const std::vector<int64_t>& slots, int64_t T,
                               c10::Device device) const;

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "training/heap_reuse.hpp"
 #include "training/job_spec.hpp"
 #include "training/train.hpp"
 
@@ -32,6 +33,7 @@ void print(const nlohmann::json& event) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  chat::training::reuse_freed_heap_memory();
   if (argc != 3 || std::strcmp(argv[1], "--spec") != 0) {
     print({{"type", "error"},
            {"message", "usage: chat-train --spec <job.json>"}});

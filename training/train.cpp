@@ -15,7 +15,7 @@
 #include "model/gpt.hpp"
 #include "model/shard/token_shard.hpp"
 #include "training/grad_scaler.hpp"
-#include "training/loss.hpp"
+#include "training/lm_head_loss.hpp"
 #include "training/lr_schedule.hpp"
 #include "training/train_state.hpp"
 #include "training/window_sampler.hpp"
@@ -184,8 +184,9 @@ train_result run_training_job(const job_spec& spec, const event_sink& emit,
     double total = 0.0;
     for (int64_t i = 0; i < h.eval_steps; ++i) {
       auto batch = data.next(where.device);
-      total += lm_loss(model->forward(batch.inputs), batch.targets,
-                       batch.mask).item<double>();
+      total += lm_head_loss(model->features(batch.inputs),
+                            model->wte->weight, batch.targets, batch.mask)
+                   .item<double>();
     }
     return total / static_cast<double>(h.eval_steps);
   };
@@ -247,9 +248,10 @@ train_result run_training_job(const job_spec& spec, const event_sink& emit,
       at::Tensor loss;
       {
         model::autocast_guard amp(autocast, where.dtype);
-        auto logits = model->forward(batch.inputs, model::logits_for::all,
-                                     h.activation_checkpointing);  // (B, T, V)
-        loss = lm_loss(logits, batch.targets, batch.mask) /
+        auto features = model->features(
+            batch.inputs, h.activation_checkpointing);  // (B, T, C)
+        loss = lm_head_loss(features, model->wte->weight, batch.targets,
+                            batch.mask) /
                static_cast<double>(h.grad_accum);
       }
       const double value = loss.item<double>();
