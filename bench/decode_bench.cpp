@@ -5,6 +5,7 @@
 //   decode_bench [--shape 100m|small] [--quick] [--threads N]
 //                [--new-tokens N] [--naive-tokens N] [--prefill N]
 //                [--batches 1,8,32] [--weights fp32|bf16]
+//                [--pages huge|normal]
 //
 // The naive baseline's cost per token grows with the sequence, so timing
 // only its first --naive-tokens tokens flatters it: the speedup printed is a
@@ -21,6 +22,7 @@
 #include "bench/bench_shapes.hpp"
 #include "model/cpu_thread_team.hpp"
 #include "model/gpt.hpp"
+#include "model/huge_page_weights.hpp"
 #include "model/kv_cache.hpp"
 
 using namespace chat;
@@ -40,6 +42,9 @@ struct options {
   /// The cached decode's matmul weights, "fp32" or "bf16"; the naive
   /// baseline stays fp32, so "same tokens" checks bf16 against fp32.
   std::string weights = "fp32";
+  /// "huge": the served weights in huge pages, as load_gpt places them;
+  /// "normal": where LibTorch allocated them, for an A/B.
+  std::string pages = "huge";
 };
 
 double seconds_since(clock_type::time_point t) {
@@ -134,6 +139,7 @@ options parse(int argc, char** argv) {
     else if (arg == "--prefill") o.prefill = std::stoll(value());
     else if (arg == "--batches") o.batches = parse_batches(value());
     else if (arg == "--weights") o.weights = value();
+    else if (arg == "--pages") o.pages = value();
     else if (arg == "--quick") o.new_tokens = 16, o.naive_tokens = 8;
     else throw std::runtime_error("unknown argument " + arg);
   }
@@ -152,6 +158,8 @@ int main(int argc, char** argv) {
     c10::InferenceMode inference;
     if (o.weights != "fp32" && o.weights != "bf16")
       throw std::runtime_error("--weights must be fp32 or bf16");
+    if (o.pages != "huge" && o.pages != "normal")
+      throw std::runtime_error("--pages must be huge or normal");
     auto config = bench::shape_config(o.shape);
     auto make_model = [&] {
       torch::manual_seed(1337);
@@ -163,16 +171,19 @@ int main(int argc, char** argv) {
     auto served = o.weights == "bf16" ? make_model() : m;
     if (o.weights == "bf16")
       served->store_matmul_weights_as(torch::kBFloat16);
+    if (o.pages == "huge")
+      model::gather_weights_in_huge_pages(*served);
     // The small shape's context (128) cannot hold prompt + 128 new tokens.
     const auto new_tokens = std::min(o.new_tokens, config.context - o.prompt);
     const auto naive_steps = std::min(o.naive_tokens, new_tokens);
     std::printf("decode_bench: shape %s (%lld layers, d %lld, %lld heads, "
-                "ctx %lld, vocab %lld), prompt %lld, greedy, %s weights, fp32 "
-                "compute, CPU, torch threads %d, kernel threads %d\n",
+                "ctx %lld, vocab %lld), prompt %lld, greedy, %s weights in %s "
+                "pages, fp32 compute, CPU, torch threads %d, kernel threads "
+                "%d\n",
                 o.shape.c_str(), (long long)config.n_layer,
                 (long long)config.d_model, (long long)config.n_head,
                 (long long)config.context, (long long)config.vocab_size,
-                (long long)o.prompt, o.weights.c_str(),
+                (long long)o.prompt, o.weights.c_str(), o.pages.c_str(),
                 torch::get_num_threads(),
                 model::cpu_thread_team::shared().size());
     std::printf("%6s | %20s | %22s | %8s | %s\n", "batch",

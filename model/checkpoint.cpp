@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include "model/huge_page_weights.hpp"
 #include "model/tensor_file.hpp"
 
 namespace chat::model {
@@ -150,6 +151,7 @@ gpt load_gpt(const fs::path& dir, const device_choice& where) {
   model->to(where.device, where.dtype);
   if (where.weights != where.dtype)
     model->store_matmul_weights_as(where.weights);
+  gather_weights_in_huge_pages(*model);
   model->eval();
   return model;
 }

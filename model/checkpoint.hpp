@@ -47,7 +47,8 @@ nlohmann::json read_checkpoint_meta(const std::filesystem::path& dir);
 void load_checkpoint_weights(const std::filesystem::path& dir, gpt& model);
 
 /// Builds the model config.json describes and loads its weights, on
-/// `where.device` in `where.dtype`, in eval mode.
+/// `where.device` in `where.dtype`, in eval mode; on the CPU its weights
+/// lie in huge pages (huge_page_weights.hpp).
 gpt load_gpt(const std::filesystem::path& dir, const device_choice& where);
 
 }  // namespace chat::model

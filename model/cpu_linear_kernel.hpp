@@ -65,11 +65,22 @@ inline void linear_block(const float* x, const Weight* w, const float* bias,
       y[i * N + j] = V::sum(acc[i][j]) + (bias ? bias[j] : 0.0f);
 }
 
+/// Columns [n, n + NB) of every row. While it works it prefetches the
+/// `next_bytes` of weights at `next` (the next block), spread over its row
+/// groups, so the next block's first group does not wait on memory.
 template <class V, int NB, class Weight>
-inline void linear_column_block(const linear_rows_of<Weight>& a, int64_t n) {
+inline void linear_column_block(const linear_rows_of<Weight>& a, int64_t n,
+                                const char* next, int64_t next_bytes) {
   const Weight* w = a.weight + n * a.K;
   const float* bias = a.bias ? a.bias + n : nullptr;
+  constexpr int64_t line = 64;
+  const int64_t groups = (a.M + 3) / 4;
+  const int64_t per_group = (next_bytes / line + groups) / groups;
+  int64_t prefetched = 0;
   for (int64_t m = 0; m < a.M; m += 4) {
+    for (int64_t i = 0; i < per_group && prefetched < next_bytes;
+         ++i, prefetched += line)
+      __builtin_prefetch(next + prefetched);
     const float* x = a.x + m * a.K;
     float* y = a.y + m * a.N + n;
     switch (std::min<int64_t>(4, a.M - m)) {
@@ -85,9 +96,15 @@ inline void linear_column_block(const linear_rows_of<Weight>& a, int64_t n) {
 template <class V, class Weight>
 void linear_columns(const linear_rows_of<Weight>& a, int64_t n_begin,
                     int64_t n_end) {
+  const auto block_bytes = static_cast<int64_t>(4 * a.K * sizeof(Weight));
+  auto next_block = [&](int64_t next) {
+    return reinterpret_cast<const char*>(a.weight + next * a.K);
+  };
   int64_t n = n_begin;
-  for (; n + 4 <= n_end; n += 4) linear_column_block<V, 4>(a, n);
-  for (; n < n_end; ++n) linear_column_block<V, 1>(a, n);
+  for (; n + 4 <= n_end; n += 4)
+    linear_column_block<V, 4>(a, n, next_block(n + 4),
+                              n + 8 <= n_end ? block_bytes : 0);
+  for (; n < n_end; ++n) linear_column_block<V, 1>(a, n, nullptr, 0);
 }
 
 }  // namespace chat::model::detail
