@@ -155,6 +155,9 @@ int main(int argc, char** argv) {
       torch::set_num_threads(o.threads);
       model::set_cpu_kernel_threads(o.threads);
     }
+    // As the worker runs (the naive baseline too, like the Python design's
+    // best single-threaded figure).
+    model::run_blas_on_calling_thread();
     c10::InferenceMode inference;
     if (o.weights != "fp32" && o.weights != "bf16")
       throw std::runtime_error("--weights must be fp32 or bf16");

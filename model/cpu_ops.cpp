@@ -4,10 +4,12 @@
 #include <cmath>
 #include <functional>
 #include <stdexcept>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include "model/cpu_gemm_kernel.hpp"
 #include "model/cpu_kernel_args.hpp"
 #include "model/cpu_thread_team.hpp"
 
@@ -15,9 +17,14 @@ namespace chat::model {
 
 namespace {
 
-// Above this many fp32 rows gemm's blocking wins (bench/decode_bench:
-// prefill); bf16 weights take the kernel in slabs of this many rows.
-constexpr int64_t max_kernel_rows = 64;
+// Products run in slabs of this many rows: the packed rows of one slab
+// (cpu_gemm_kernel.hpp) stay in L2 while every weight panel passes them.
+constexpr int64_t slab_rows = 64;
+
+// From this many rows the packed kernel beats the few-row one (best of 100
+// products of 3072 x 768 weights, 2 threads, reference VM: 16 rows 1.1-1.2x,
+// 32 and 64 rows 1.3x, 12 rows even, 8 rows 0.65x).
+constexpr int64_t min_gemm_rows = 16;
 
 // Below this many multiply-adds a call costs less than the team's hand-off,
 // and spinning helpers would only take a core from chatd (tiny models).
@@ -57,30 +64,64 @@ bool row_kernel_applies(const at::Tensor& x, const at::Tensor& weight,
                          !bias.is_contiguous() ||
                          bias.size(0) != weight.size(0)))
     return false;
-  // bf16 weights have no other fast path here: every row count runs.
-  const auto rows = x.numel() / x.size(-1);
-  return rows >= 1 && (bf16_weights || rows <= max_kernel_rows);
+  return x.numel() >= x.size(-1);  // at least one row
 }
 
 namespace {
 
-/// y (M, N) = rows (M, K) · weightᵀ + bias in slabs of max_kernel_rows
-/// rows, each split by output columns across the team.
+/// Kernel entry points for one weight type.
+template <class Weight>
+struct linear_kernels {
+  void (*few_rows)(const detail::linear_rows_of<Weight>&, int64_t, int64_t);
+  void (*many_rows)(const detail::gemm_rows_of<Weight>&, int64_t, int64_t);
+};
+
+/// Rows x (M, K) packed K-major into this thread's buffer, rows padded to
+/// the gemm kernel's blocks; split across the team like the product.
+const float* pack_rows(const float* x, int64_t M, int64_t K, int64_t padded,
+                       int64_t work) {
+  thread_local std::vector<float> packed;
+  packed.resize(static_cast<size_t>(padded * K));
+  // The team's threads see their own thread_locals: pass the pointer.
+  float* out = packed.data();
+  constexpr int64_t k_block = 16;
+  run_parts(work, (K + k_block - 1) / k_block, [&](int64_t b, int64_t e) {
+    detail::gemm_pack_rows(x, M, K, out, padded, b * k_block,
+                           std::min(K, e * k_block));
+  });
+  return out;
+}
+
+/// y (M, N) = rows (M, K) · weightᵀ + bias in slabs of slab_rows rows, each
+/// split by output columns across the team.
 template <class Weight>
 void run_linear(const at::Tensor& rows, const Weight* weight,
                 const at::Tensor& bias, at::Tensor& y,
-                void (*kernel)(const detail::linear_rows_of<Weight>&, int64_t,
-                               int64_t)) {
+                const linear_kernels<Weight>& kernel) {
+  const auto* kernels = detail::best_cpu_kernels();
   const auto K = rows.size(1), N = y.size(1);
-  const auto column_blocks = (N + 3) / 4;
-  for (int64_t m = 0; m < rows.size(0); m += max_kernel_rows) {
-    const detail::linear_rows_of<Weight> args{
-        rows.data_ptr<float>() + m * K, weight,
-        bias.defined() ? bias.data_ptr<float>() : nullptr,
-        y.data_ptr<float>() + m * N,
-        std::min(max_kernel_rows, rows.size(0) - m), N, K};
-    run_parts(args.M * N * K, column_blocks, [&](int64_t b, int64_t e) {
-      kernel(args, b * 4, std::min(N, e * 4));
+  const float* bias_data = bias.defined() ? bias.data_ptr<float>() : nullptr;
+  for (int64_t m = 0; m < rows.size(0); m += slab_rows) {
+    const auto M = std::min(slab_rows, rows.size(0) - m);
+    const float* x = rows.data_ptr<float>() + m * K;
+    float* out = y.data_ptr<float>() + m * N;
+    const auto work = M * N * K;
+    if (M >= min_gemm_rows) {
+      const auto block = kernels->gemm_rows_per_block;
+      const auto padded = (M + block - 1) / block * block;
+      const detail::gemm_rows_of<Weight> args{
+          pack_rows(x, M, K, padded, work), padded, weight, bias_data, out,
+          M, N, K};
+      const auto width = kernels->gemm_columns;
+      run_parts(work, (N + width - 1) / width, [&](int64_t b, int64_t e) {
+        kernel.many_rows(args, b, e);
+      });
+      continue;
+    }
+    const detail::linear_rows_of<Weight> args{x, weight, bias_data, out, M,
+                                              N, K};
+    run_parts(work, (N + 3) / 4, [&](int64_t b, int64_t e) {
+      kernel.few_rows(args, b * 4, std::min(N, e * 4));
     });
   }
 }
@@ -99,10 +140,13 @@ at::Tensor linear_product(const at::Tensor& x, const at::Tensor& weight,
     run_linear(rows,
                reinterpret_cast<const uint16_t*>(
                    weight.data_ptr<at::BFloat16>()),
-               bias, y, kernels->linear_columns_bf16);
+               bias, y,
+               linear_kernels<uint16_t>{kernels->linear_columns_bf16,
+                                        kernels->gemm_panels_bf16});
   else
     run_linear(rows, weight.data_ptr<float>(), bias, y,
-               kernels->linear_columns);
+               linear_kernels<float>{kernels->linear_columns,
+                                     kernels->gemm_panels});
   auto shape = x.sizes().vec();
   shape.back() = N;
   return y.view(shape);  // (..., N)

@@ -3,8 +3,10 @@
 //
 // Decoding multiplies a handful of rows by each weight matrix; BLAS gemm is
 // slow at that shape (a quarter of the memory bandwidth at one row,
-// measured), so few-row fp32 products at inference go through a kernel that
-// streams every weight once per call, split across cpu_thread_team.
+// measured), so few-row products at inference go through a kernel that
+// streams every weight once per call, split across cpu_thread_team. From 16
+// rows on (prefill chunks, big decode batches) a packed kernel takes over,
+// faster than OpenBLAS as the environment configures it (AVX2 only).
 // Attention of one new token per row is a kernel too. Everything else, and
 // all of training, takes LibTorch's own ops.
 
@@ -24,8 +26,7 @@ at::Tensor linear_product(const at::Tensor& x, const at::Tensor& weight,
 
 /// Whether linear_product() takes the CPU kernel for these operands; false
 /// for training (grad mode on), non-CPU or non-fp32 tensors (bf16 weights
-/// excepted), more than 64 rows with fp32 weights, or a CPU without
-/// AVX2+FMA.
+/// excepted), or a CPU without AVX2+FMA.
 bool row_kernel_applies(const at::Tensor& x, const at::Tensor& weight,
                         const at::Tensor& bias);
 

@@ -1,5 +1,7 @@
 #include "model/cpu_thread_team.hpp"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -117,6 +119,16 @@ cpu_thread_team& cpu_thread_team::shared() {
 }
 
 void set_cpu_kernel_threads(int threads) { requested_threads = threads; }
+
+bool run_blas_on_calling_thread() {
+  // Looked up rather than linked: LibTorch may use another BLAS.
+  using set_threads = void (*)(int);
+  auto set = reinterpret_cast<set_threads>(
+      ::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set == nullptr) return false;
+  set(1);
+  return true;
+}
 
 cpu_thread_team::cpu_thread_team(int threads)
     : state_(std::make_unique<state>()) {

@@ -146,6 +146,9 @@ struct engine::impl {
   engine_options options;
   model::device_choice where;
   std::string device_name;
+  /// Whether OpenBLAS runs on the engine thread alone (on the CPU, so that
+  /// its pool does not take cores from the kernels' team).
+  bool blas_single_threaded = false;
 
   // Engine thread only; buffers are members so a step allocates nothing of
   // its own beyond tensors.
@@ -187,6 +190,8 @@ engine::impl::impl(const engine_options& o)
     device_name(where.device.str()),
     step_ids(torch::zeros({o.max_batch, 1}, torch::kLong)) {
   model::set_cpu_kernel_threads(o.compute_threads);
+  if (where.device.is_cpu())
+    blas_single_threaded = model::run_blas_on_calling_thread();
   auto first = std::make_shared<loaded_model>("", o.model_dir, where,
                                               o.max_batch,
                                               o.prefix_cache_slots);
@@ -207,7 +212,8 @@ void engine::impl::run() {
   c10::InferenceMode inference;
   log::info("engine", "thread started")
     .kv("intra_op_threads", at::get_num_threads())
-    .kv("compute_threads", model::cpu_thread_team::shared().size());
+    .kv("compute_threads", model::cpu_thread_team::shared().size())
+    .kv("blas_threads", blas_single_threaded ? "1" : "default");
   std::vector<std::uint64_t> cancelled;
   std::vector<waiting_sequence> admitted;
   std::vector<waiting_sequence> dropped;

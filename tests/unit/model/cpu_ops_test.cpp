@@ -1,5 +1,7 @@
 #include "model/cpu_ops.hpp"
 
+#include <dlfcn.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -22,12 +24,15 @@ double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
 
 }  // namespace
 
-TEST_CASE("cpu linear equals at::linear for few rows, odd sizes included",
+TEST_CASE("cpu linear equals at::linear for any rows, odd sizes included",
           "[unit]") {
   torch::manual_seed(7);
   c10::InferenceMode inference;
-  for (int64_t rows : {1, 2, 3, 4, 5, 8, 9, 17, 64}) {
-    for (int64_t n : {1, 3, 4, 7, 64, 130}) {
+  // Under 16 rows the few-row kernel; from 16 the packed one, whose tiles
+  // are 16 or 32 rows by 6 or 12 columns: partial tiles and slabs (past
+  // 64 rows) included.
+  for (int64_t rows : {1, 2, 3, 4, 5, 8, 9, 15, 16, 17, 33, 64, 65, 130}) {
+    for (int64_t n : {1, 3, 4, 7, 12, 13, 64, 130}) {
       for (int64_t k : {1, 5, 16, 31, 48, 770}) {
         auto x = torch::randn({rows, k});
         auto w = torch::randn({n, k});
@@ -59,10 +64,10 @@ TEST_CASE("bf16 weights: the kernel multiplies by their values, any rows",
   };
   {
     c10::InferenceMode inference;
-    // Past 64 rows bf16 runs the kernel in slabs; k 17 and 770 end in a
-    // partial vector.
-    for (int64_t rows : {1, 3, 4, 64, 65, 130})
-      for (int64_t n : {1, 7, 130})
+    // The few-row kernel, the packed one and slabs of 64 rows; k 17 and
+    // 770 end in a partial vector.
+    for (int64_t rows : {1, 3, 4, 16, 33, 64, 65, 130})
+      for (int64_t n : {1, 7, 12, 130})
         for (int64_t k : {1, 17, 48, 770}) {
           REQUIRE(row_kernel_applies(torch::randn({rows, k}),
                                      torch::randn({n, k}).to(torch::kBFloat16),
@@ -90,7 +95,7 @@ TEST_CASE("cpu linear keeps the leading shape of its input", "[unit]") {
                      at::linear(last, w, {})) <= 1e-5);
 }
 
-TEST_CASE("training, many rows and other dtypes take at::linear", "[unit]") {
+TEST_CASE("training and other dtypes take at::linear", "[unit]") {
   auto w = torch::randn({4, 8}, torch::requires_grad());
   auto x = torch::randn({2, 8});
   SECTION("grad mode on: the kernel has no backward") {
@@ -102,12 +107,25 @@ TEST_CASE("training, many rows and other dtypes take at::linear", "[unit]") {
   SECTION("inference") {
     c10::InferenceMode inference;
     CHECK(row_kernel_applies(x, w, {}));
-    CHECK_FALSE(row_kernel_applies(torch::randn({65, 8}), w, {}));
+    CHECK(row_kernel_applies(torch::randn({65, 8}), w, {}));
     CHECK_FALSE(row_kernel_applies(x.to(torch::kDouble),
                                        w.to(torch::kDouble), {}));
     CHECK_FALSE(row_kernel_applies(x, w.t().contiguous().t(), {}));
     CHECK_FALSE(row_kernel_applies(x, w, torch::randn({3})));
   }
+}
+
+TEST_CASE("OpenBLAS, where loaded, is left with the calling thread alone",
+          "[unit]") {
+  using get_threads = int (*)();
+  auto get = reinterpret_cast<get_threads>(
+      ::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  CHECK(run_blas_on_calling_thread() == (get != nullptr));
+  if (get != nullptr) CHECK(get() == 1);
+  // LibTorch's products still answer right on one BLAS thread.
+  auto a = torch::randn({70, 90}), b = torch::randn({90, 50});
+  CHECK(max_abs_diff(torch::mm(a, b),
+                     (a.unsqueeze(2) * b.unsqueeze(0)).sum(1)) <= 1e-3);
 }
 
 TEST_CASE("thread team covers every index once, call after call", "[unit]") {
