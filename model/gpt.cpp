@@ -1,5 +1,6 @@
 #include "model/gpt.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -19,6 +20,11 @@ namespace {
 /// A Linear layer's product through cpu_linear, which decode relies on.
 at::Tensor project(const torch::nn::Linear& layer, const at::Tensor& x) {
   return linear_product(x, layer->weight, layer->bias);
+}
+
+/// The row blocks one after another; a lone block as it is (no copy).
+at::Tensor join_rows(const std::vector<at::Tensor>& blocks) {
+  return blocks.size() == 1 ? blocks.front() : torch::cat(blocks, 0);
 }
 
 }  // namespace
@@ -60,13 +66,30 @@ at::Tensor causal_self_attentionImpl::forward(const at::Tensor& x) {
 
 at::Tensor causal_self_attentionImpl::forward_cached(
     const at::Tensor& x, at::Tensor& cache_k, at::Tensor& cache_v,
+    const std::vector<cache_positions>& groups) {
+  const auto C = x.size(1);
+  auto qkv_all = project(qkv, x);  // (R, 3C)
+  std::vector<at::Tensor> outputs;
+  int64_t first = 0;
+  for (const auto& at : groups) {
+    const auto B = at.positions.size(0), T = at.positions.size(1);
+    auto rows = qkv_all.narrow(0, first, B * T).view({B, T, 3 * C});
+    outputs.push_back(
+        attend_cached(rows, cache_k, cache_v, at).view({B * T, C}));
+    first += B * T;
+  }
+  return project(proj, join_rows(outputs));  // (R, C)
+}
+
+at::Tensor causal_self_attentionImpl::attend_cached(
+    const at::Tensor& qkv_rows, at::Tensor& cache_k, at::Tensor& cache_v,
     const cache_positions& at) {
-  const auto B = x.size(0), T = x.size(1), C = x.size(2);
+  const auto B = qkv_rows.size(0), T = qkv_rows.size(1),
+             C = qkv_rows.size(2) / 3;
   const auto hs = C / n_head;
-  auto qkv_rows = project(qkv, x);  // (B, T, 3C)
   if (T == 1 && decode_attention_applies(qkv_rows, cache_k, cache_v))
-    return project(proj, decode_attention(qkv_rows, cache_k, cache_v,
-                                          at.row_slots, at.row_keys));
+    return decode_attention(qkv_rows, cache_k, cache_v, at.row_slots,
+                            at.row_keys);  // (B, 1, C)
   auto qkv_heads = qkv_rows.view({B, T, 3, n_head, hs});  // (B, T, 3, nh, hs)
   auto q = qkv_heads.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
   auto k_new = qkv_heads.select(2, 1);              // (B, T, nh, hs)
@@ -85,7 +108,7 @@ at::Tensor causal_self_attentionImpl::forward_cached(
   auto k = rows(cache_k);  // (B, nh, Lk, hs)
   auto v = rows(cache_v);  // (B, nh, Lk, hs)
   auto y = attention(q, k, v, at.keep, 0.0);  // (B, nh, T, hs)
-  return project(proj, merge_heads(y));  // (B, T, C)
+  return merge_heads(y);  // (B, T, C)
 }
 
 // -- mlp --
@@ -116,12 +139,12 @@ at::Tensor blockImpl::forward(const at::Tensor& x) {
   return h + ffn(ln_2(h));     // (B, T, C)
 }
 
-at::Tensor blockImpl::forward_cached(const at::Tensor& x, at::Tensor& cache_k,
-                                     at::Tensor& cache_v,
-                                     const cache_positions& at) {
-  auto h =
-      x + attn->forward_cached(ln_1(x), cache_k, cache_v, at);  // (B, T, C)
-  return h + ffn(ln_2(h));  // (B, T, C)
+at::Tensor blockImpl::forward_cached(
+    const at::Tensor& x, at::Tensor& cache_k, at::Tensor& cache_v,
+    const std::vector<cache_positions>& groups) {
+  auto h = x + attn->forward_cached(ln_1(x), cache_k, cache_v,
+                                    groups);  // (R, C)
+  return h + ffn(ln_2(h));  // (R, C)
 }
 
 // -- gpt --
@@ -205,10 +228,6 @@ cache_positions gptImpl::plan_cached(const kv_cache& cache,
           " holds " + std::to_string(starts[b]) + " tokens; " +
           std::to_string(T) + " more exceed context " +
           std::to_string(config_.context) + "; release or truncate it");
-    for (int64_t a = 0; a < b; ++a)
-      if (slots[a] == slots[b])
-        throw std::runtime_error("gpt::forward_cached: slot " +
-                                 std::to_string(slots[b]) + " appears twice");
     at.keys = std::max(at.keys, starts[b] + T);
     consecutive = consecutive && slots[b] == slots[0] + b;
   }
@@ -229,20 +248,68 @@ cache_positions gptImpl::plan_cached(const kv_cache& cache,
 at::Tensor gptImpl::forward_cached(const at::Tensor& idx, kv_cache& cache,
                                    const std::vector<int64_t>& slots,
                                    logits_for which) {
-  const auto B = idx.size(0), T = idx.size(1);
-  if (static_cast<int64_t>(slots.size()) != B || T < 1)
-    throw std::runtime_error(
-        "gpt::forward_cached: idx is (" + std::to_string(B) + ", " +
-        std::to_string(T) + ") but " + std::to_string(slots.size()) +
-        " slots were given; expected one slot per row and T >= 1");
-  const auto at = plan_cached(cache, slots, T, idx.device());
-  auto x = drop(wte(idx) + wpe(at.positions));  // (B, T, C)
+  return forward_cached({cached_rows{idx, slots}}, cache, which).front();
+}
+
+std::vector<at::Tensor> gptImpl::forward_cached(
+    const std::vector<cached_rows>& groups, kv_cache& cache,
+    logits_for which) {
+  std::vector<int64_t> all_slots;
+  for (const auto& g : groups) {
+    const auto B = g.idx.dim() == 2 ? g.idx.size(0) : -1;
+    const auto T = g.idx.dim() == 2 ? g.idx.size(1) : 0;
+    if (static_cast<int64_t>(g.slots.size()) != B || T < 1)
+      throw std::runtime_error(
+          "gpt::forward_cached: idx is (" + std::to_string(B) + ", " +
+          std::to_string(T) + ") but " + std::to_string(g.slots.size()) +
+          " slots were given; expected one slot per row and T >= 1");
+    all_slots.insert(all_slots.end(), g.slots.begin(), g.slots.end());
+  }
+  if (groups.empty())
+    throw std::runtime_error("gpt::forward_cached: no rows given");
+  std::sort(all_slots.begin(), all_slots.end());
+  const auto twice =
+      std::adjacent_find(all_slots.begin(), all_slots.end());
+  if (twice != all_slots.end())
+    throw std::runtime_error("gpt::forward_cached: slot " +
+                             std::to_string(*twice) + " appears twice");
+  const auto C = config_.d_model;
+  std::vector<cache_positions> plans;
+  std::vector<at::Tensor> rows;
+  for (const auto& g : groups) {
+    const auto B = g.idx.size(0), T = g.idx.size(1);
+    plans.push_back(plan_cached(cache, g.slots, T, g.idx.device()));
+    rows.push_back(drop(wte(g.idx) + wpe(plans.back().positions))
+                       .view({B * T, C}));  // (B*T, C)
+  }
+  auto x = join_rows(rows);  // (R, C)
   for (int64_t l = 0; l < config_.n_layer; ++l)
     x = h[l]->as<block>()->forward_cached(x, cache.keys(l), cache.values(l),
-                                          at);  // (B, T, C)
-  for (int64_t b = 0; b < B; ++b) cache.advance(slots[b], T);
-  if (which == logits_for::last) x = x.narrow(1, T - 1, 1);  // (B, 1, C)
-  return head(x);  // (B, T|1, V)
+                                          plans);  // (R, C)
+  for (const auto& g : groups)
+    for (auto slot : g.slots) cache.advance(slot, g.idx.size(1));
+  // Each group's rows, or its last position; the LM head then reads its
+  // weights (the largest matrix) once for all groups.
+  std::vector<at::Tensor> outputs;
+  std::vector<int64_t> counts;
+  int64_t first = 0;
+  for (const auto& g : groups) {
+    const auto B = g.idx.size(0), T = g.idx.size(1);
+    auto y = x.narrow(0, first, B * T).view({B, T, C});
+    if (which == logits_for::last) y = y.narrow(1, T - 1, 1);  // (B, 1, C)
+    outputs.push_back(y.reshape({-1, C}));
+    counts.push_back(y.size(0) * y.size(1));
+    first += B * T;
+  }
+  auto logits = head(join_rows(outputs));  // (rows, V)
+  std::vector<at::Tensor> out;
+  first = 0;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const auto B = groups[i].idx.size(0);
+    out.push_back(logits.narrow(0, first, counts[i]).view({B, -1, logits.size(1)}));
+    first += counts[i];
+  }
+  return out;  // (B, T|1, V) per group
 }
 
 }  // namespace chat::model

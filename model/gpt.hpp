@@ -40,10 +40,13 @@ struct causal_self_attentionImpl : torch::nn::Module {
   /// Full causal attention over x, (B, T, C) -> (B, T, C).
   at::Tensor forward(const at::Tensor& x);
 
-  /// Writes this layer's keys/values for x into the cache, then attends over
-  /// each row's cached prefix; (B, T, C) -> (B, T, C).
+  /// x holds the rows of several groups, each a (B, T) block of new tokens
+  /// in row-major order, (R, C) with R the sum of B x T. Projects all rows
+  /// at once, writes this layer's keys/values into the cache, then attends
+  /// each group over its rows' cached prefixes; (R, C) -> (R, C).
   at::Tensor forward_cached(const at::Tensor& x, at::Tensor& cache_k,
-                            at::Tensor& cache_v, const cache_positions& at);
+                            at::Tensor& cache_v,
+                            const std::vector<cache_positions>& groups);
 
   torch::nn::Linear qkv{nullptr};   ///< C -> 3C: q, k, v in one matmul
   torch::nn::Linear proj{nullptr};  ///< C -> C
@@ -53,6 +56,10 @@ struct causal_self_attentionImpl : torch::nn::Module {
 
  private:
   at::Tensor merge_heads(const at::Tensor& y);  // (B, nh, T, hs) -> (B, T, C)
+  /// One group's attention from its projected rows, before the output
+  /// projection: (B, T, 3C) -> (B, T, C).
+  at::Tensor attend_cached(const at::Tensor& qkv_rows, at::Tensor& cache_k,
+                           at::Tensor& cache_v, const cache_positions& at);
 };
 TORCH_MODULE(causal_self_attention);
 
@@ -71,8 +78,11 @@ TORCH_MODULE(mlp);
 struct blockImpl : torch::nn::Module {
   explicit blockImpl(const gpt_config& config);
   at::Tensor forward(const at::Tensor& x);  // (B, T, C) -> (B, T, C)
+  /// The groups' rows as causal_self_attention::forward_cached takes them;
+  /// (R, C) -> (R, C).
   at::Tensor forward_cached(const at::Tensor& x, at::Tensor& cache_k,
-                            at::Tensor& cache_v, const cache_positions& at);
+                            at::Tensor& cache_v,
+                            const std::vector<cache_positions>& groups);
 
   torch::nn::LayerNorm ln_1{nullptr};
   causal_self_attention attn{nullptr};
@@ -83,6 +93,13 @@ TORCH_MODULE(block);
 
 /// Which positions a forward computes logits for.
 enum class logits_for { all, last };
+
+/// New tokens idx (B, T) for the cached sequences in `slots` (row b goes
+/// to slots[b]): one group of a cached forward.
+struct cached_rows {
+  at::Tensor idx;
+  std::vector<int64_t> slots;
+};
 
 /// The GPT language model. Holds no per-sequence state: the KV cache is
 /// passed in.
@@ -107,6 +124,15 @@ struct gptImpl : torch::nn::Module {
   at::Tensor forward_cached(const at::Tensor& idx, kv_cache& cache,
                             const std::vector<int64_t>& slots,
                             logits_for which = logits_for::all);
+
+  /// Several cached forwards in one pass, for a decode step that also takes
+  /// prefill chunks: every matmul multiplies all groups' rows at once, so
+  /// the weights are read once; attention stays per group. Returns each
+  /// group's logits, (B, T|1, V), as forward_cached would for it alone. A
+  /// slot may appear only once across all groups.
+  std::vector<at::Tensor> forward_cached(const std::vector<cached_rows>& groups,
+                                         kv_cache& cache,
+                                         logits_for which = logits_for::all);
 
   const gpt_config& config() const { return config_; }
 

@@ -128,9 +128,12 @@ struct engine::impl {
   void take_unused_models(std::vector<model_ptr>& unloaded);
   void start(waiting_sequence&& w);
   void step();
-  std::int64_t prefill(std::int64_t& emitted);
-  std::int64_t decode(std::int64_t& emitted);
-  void decode_group(std::int64_t& emitted);
+  /// Picks this step's prefill chunks, at most prefill_chunk tokens in all
+  /// (into `chunks`); returns their token count.
+  std::int64_t plan_prefill();
+  /// Runs `group` (decoding rows) and the chunks of model m in one forward;
+  /// samples and accepts what it produced.
+  void forward_model(loaded_model& m, std::int64_t& emitted);
   void sample(const at::Tensor& logits,
               const std::vector<running_sequence*>& rows);
   void accept(running_sequence& s, std::int64_t token, std::int64_t& emitted);
@@ -154,8 +157,18 @@ struct engine::impl {
   // its own beyond tensors.
   std::vector<running_sequence> running;  // in admission order
   std::vector<running_sequence> retired;  // ended, being reported
-  std::vector<running_sequence*> rows;
-  std::vector<running_sequence*> group;   // the rows of one model
+  std::vector<running_sequence*> rows;   // decoding this step
+  std::vector<running_sequence*> group;  // the rows of one model
+  std::vector<running_sequence*> one_row;
+  /// Prompt tokens [s->prefilled, + tokens) go in this step.
+  struct prefill_chunk {
+    running_sequence* s;
+    std::int64_t tokens;
+  };
+  std::vector<prefill_chunk> chunks;
+  std::vector<prefill_chunk> model_chunks;  // the chunks of one model
+  std::vector<model::cached_rows> inputs;
+  std::vector<loaded_model*> stepped;  // the models run this step
   std::vector<std::int64_t> row_slots;
   std::vector<std::int64_t> sampled;
   at::Tensor step_ids;  // (max_batch, 1) int64 on the CPU
@@ -201,6 +214,9 @@ engine::impl::impl(const engine_options& o)
   retired.reserve(o.max_batch);
   rows.reserve(o.max_batch);
   group.reserve(o.max_batch);
+  chunks.reserve(o.max_batch);
+  model_chunks.reserve(o.max_batch);
+  inputs.reserve(o.max_batch + 1);
   row_slots.reserve(o.max_batch);
   sampled.reserve(o.max_batch);
   running.reserve(o.max_batch);
@@ -314,8 +330,40 @@ void engine::impl::step() {
   const auto begin = clock_type::now();
   std::int64_t emitted = 0;
   try {
-    const auto prefilled = prefill(emitted);
-    const auto batch = decode(emitted);
+    rows.clear();
+    for (auto& s : running)
+      if (s.decoding())
+        rows.push_back(&s);
+    const auto prefilled = plan_prefill();
+    // Rows grouped by model, each group in slot order: consecutive slots let
+    // attention read the cache as a view instead of gathering it. Each
+    // model's decode rows and prefill chunks share one forward, so its
+    // weights are read once per step.
+    std::sort(rows.begin(), rows.end(),
+              [](const running_sequence* a, const running_sequence* b) {
+                return a->model != b->model ? a->model < b->model
+                                            : a->slot < b->slot;
+              });
+    stepped.clear();
+    auto step_model = [&](loaded_model* m) {
+      if (std::find(stepped.begin(), stepped.end(), m) != stepped.end())
+        return;
+      stepped.push_back(m);
+      group.clear();
+      for (auto* r : rows)
+        if (r->model.get() == m)
+          group.push_back(r);
+      model_chunks.clear();
+      for (const auto& c : chunks)
+        if (c.s->model.get() == m)
+          model_chunks.push_back(c);
+      forward_model(*m, emitted);
+    };
+    for (auto* r : rows)
+      step_model(r->model.get());
+    for (const auto& c : chunks)
+      step_model(c.s->model.get());
+    const auto batch = static_cast<std::int64_t>(rows.size());
     if (log::enabled(log::level::debug))
       log::debug("engine", "step")
         .kv("batch", batch)
@@ -332,69 +380,59 @@ void engine::impl::step() {
   retire_finished();
 }
 
-std::int64_t engine::impl::prefill(std::int64_t& emitted) {
+std::int64_t engine::impl::plan_prefill() {
+  chunks.clear();
   std::int64_t budget = options.prefill_chunk;
   for (auto& s : running) {
-    const auto P = s.prompt.size(0);
     if (budget == 0)
       break;
+    const auto P = s.prompt.size(0);
     if (s.finish != nullptr || s.prefilled == P)
       continue;
     const auto n = std::min(P - s.prefilled, budget);
-    auto& m = *s.model;
-    auto chunk = s.prompt.narrow(0, s.prefilled, n).view({1, n});  // (1, n)
-    auto logits = m.gpt->forward_cached(chunk, m.cache, {s.slot},
-                                        model::logits_for::last);  // (1, 1, V)
-    s.prefilled += n;
+    chunks.push_back({&s, n});
     budget -= n;
-    if (s.prefilled == P) {
-      rows.assign(1, &s);
-      sample(logits.view({1, m.vocab}), rows);
-      accept(s, sampled[0], emitted);
-    }
   }
   return options.prefill_chunk - budget;
 }
 
-std::int64_t engine::impl::decode(std::int64_t& emitted) {
-  rows.clear();
-  for (auto& s : running)
-    if (s.decoding())
-      rows.push_back(&s);
-  // Rows grouped by model, each group in slot order: consecutive slots let
-  // attention read the cache as a view instead of gathering it.
-  std::sort(rows.begin(), rows.end(),
-            [](const running_sequence* a, const running_sequence* b) {
-              return a->model != b->model ? a->model < b->model
-                                          : a->slot < b->slot;
-            });
-  for (auto first = rows.begin(); first != rows.end();) {
-    auto last = std::find_if(first, rows.end(),
-                             [&](const running_sequence* s) {
-                               return s->model != (*first)->model;
-                             });
-    group.assign(first, last);
-    decode_group(emitted);
-    first = last;
-  }
-  return static_cast<std::int64_t>(rows.size());
-}
-
-void engine::impl::decode_group(std::int64_t& emitted) {
-  auto& m = *group.front()->model;
+void engine::impl::forward_model(loaded_model& m, std::int64_t& emitted) {
+  inputs.clear();
   const auto B = static_cast<std::int64_t>(group.size());
-  auto* ids = step_ids.data_ptr<std::int64_t>();
-  row_slots.clear();
-  for (std::int64_t b = 0; b < B; ++b) {
-    ids[b] = group[b]->next_token;
-    row_slots.push_back(group[b]->slot);
+  if (B > 0) {
+    auto* ids = step_ids.data_ptr<std::int64_t>();
+    row_slots.clear();
+    for (std::int64_t b = 0; b < B; ++b) {
+      ids[b] = group[b]->next_token;
+      row_slots.push_back(group[b]->slot);
+    }
+    inputs.push_back({step_ids.narrow(0, 0, B).to(where.device),  // (B, 1)
+                      row_slots});
   }
-  auto input = step_ids.narrow(0, 0, B).to(where.device);  // (B, 1)
-  auto logits = m.gpt->forward_cached(input, m.cache, row_slots,
-                                      model::logits_for::last);  // (B, 1, V)
-  sample(logits.view({B, m.vocab}), group);
-  for (std::int64_t b = 0; b < B; ++b)
-    accept(*group[b], sampled[b], emitted);
+  for (const auto& c : model_chunks) {
+    auto& s = *c.s;
+    inputs.push_back({s.prompt.narrow(0, s.prefilled, c.tokens)
+                        .view({1, c.tokens}),  // (1, n)
+                      {s.slot}});
+  }
+  auto logits = m.gpt->forward_cached(inputs, m.cache,
+                                      model::logits_for::last);
+  std::size_t next = 0;
+  if (B > 0) {
+    sample(logits[next++].view({B, m.vocab}), group);  // (B, 1, V)
+    for (std::int64_t b = 0; b < B; ++b)
+      accept(*group[b], sampled[b], emitted);
+  }
+  for (const auto& c : model_chunks) {
+    auto& s = *c.s;
+    const auto& last = logits[next++];  // (1, 1, V)
+    s.prefilled += c.tokens;
+    if (s.prefilled == s.prompt.size(0)) {
+      one_row.assign(1, &s);
+      sample(last.view({1, m.vocab}), one_row);
+      accept(s, sampled[0], emitted);
+    }
+  }
 }
 
 void engine::impl::sample(const at::Tensor& logits,

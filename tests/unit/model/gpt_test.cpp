@@ -228,3 +228,73 @@ TEST_CASE("activation checkpointing gives the same gradients", "[unit]") {
   for (size_t i = 0; i < plain.size(); ++i)
     CHECK(max_diff(plain[i], recomputed[i]) <= 1e-6);
 }
+
+TEST_CASE("a decode batch and prefill chunks in one cached forward equal "
+          "their separate forwards",
+          "[unit]") {
+  c10::InferenceMode inference;
+  auto model = tiny_model();
+  // Two sequences already decoding (slots 0 and 2), two prompts arriving
+  // (slots 1 and 3), the second taken in two chunks. Kernels apply in
+  // inference mode: the shared matmuls see 2 + 12 + 4 rows (the packed
+  // kernel), then 2 + 3 (the few-row one).
+  auto history = torch::randint(64, {2, 6}, torch::kLong);
+  auto next = torch::randint(64, {2, 1}, torch::kLong);
+  auto prompt_a = torch::randint(64, {1, 12}, torch::kLong);
+  auto prompt_b = torch::randint(64, {1, 7}, torch::kLong);
+
+  auto run = [&](bool together) {
+    kv_cache cache(model->config(), 4, torch::kCPU, torch::kFloat);
+    for (int i = 0; i < 4; ++i) cache.acquire();
+    model->forward_cached(history, cache, {0, 2});
+    std::vector<at::Tensor> out;
+    const std::vector<cached_rows> first{
+        {next, {0, 2}},
+        {prompt_a, {1}},
+        {prompt_b.narrow(1, 0, 4), {3}}};
+    const std::vector<cached_rows> second{
+        {next, {0, 2}}, {prompt_b.narrow(1, 4, 3), {3}}};
+    for (const auto* groups : {&first, &second}) {
+      if (together) {
+        for (auto& t : model->forward_cached(*groups, cache,
+                                             logits_for::last))
+          out.push_back(t);
+      } else {
+        for (const auto& g : *groups)
+          out.push_back(model->forward_cached(g.idx, cache, g.slots,
+                                              logits_for::last));
+      }
+    }
+    for (int64_t s = 0; s < 4; ++s)
+      out.push_back(torch::tensor(cache.length(s)));
+    return out;
+  };
+  auto apart = run(false);
+  auto together = run(true);
+  REQUIRE(apart.size() == together.size());
+  for (size_t i = 0; i < apart.size(); ++i) {
+    INFO("output " << i);
+    CHECK(apart[i].sizes() == together[i].sizes());
+    CHECK(max_diff(apart[i].to(torch::kFloat), together[i].to(torch::kFloat))
+          <= 1e-5);
+  }
+  // Every logit is also what the full forward gives at that position.
+  auto full = model->forward(prompt_b);  // (1, 7, V)
+  CHECK(max_diff(together[4].view({-1}), full[0][6]) <= 1e-4);
+}
+
+TEST_CASE("a cached forward refuses a slot in two groups and empty input",
+          "[unit]") {
+  c10::InferenceMode inference;
+  auto model = tiny_model();
+  kv_cache cache(model->config(), 2, torch::kCPU, torch::kFloat);
+  cache.acquire();
+  cache.acquire();
+  auto one = torch::zeros({1, 1}, torch::kLong);
+  CHECK_THROWS_WITH(
+      model->forward_cached({{one, {0}}, {one, {0}}}, cache),
+      Catch::Matchers::Contains("slot 0 appears twice"));
+  CHECK_THROWS_WITH(model->forward_cached(std::vector<cached_rows>{}, cache),
+                    Catch::Matchers::Contains("no rows"));
+  CHECK(cache.length(0) == 0);
+}
