@@ -7,8 +7,9 @@
 // streams every weight once per call, split across cpu_thread_team. From 16
 // rows on (prefill chunks, big decode batches) a packed kernel takes over,
 // faster than OpenBLAS as the environment configures it (AVX2 only).
-// Attention of one new token per row is a kernel too. Everything else, and
-// all of training, takes LibTorch's own ops.
+// Attention of one new token per row is a kernel too. Training's linear
+// layers run on the same kernels, backward included; everything else takes
+// LibTorch's own ops.
 
 #include <cstdint>
 #include <vector>
@@ -24,9 +25,11 @@ namespace chat::model {
 at::Tensor linear_product(const at::Tensor& x, const at::Tensor& weight,
                           const at::Tensor& bias);
 
-/// Whether linear_product() takes the CPU kernel for these operands; false
-/// for training (grad mode on), non-CPU or non-fp32 tensors (bf16 weights
-/// excepted), or a CPU without AVX2+FMA.
+/// Whether linear_product() takes the CPU kernels for these operands; false
+/// for non-CPU or non-fp32 tensors (bf16 weights excepted at inference),
+/// autocast, or a CPU without AVX2+FMA. In grad mode (training) the
+/// kernels run forward and backward: both backward products are kernel
+/// products too.
 bool row_kernel_applies(const at::Tensor& x, const at::Tensor& weight,
                         const at::Tensor& bias);
 

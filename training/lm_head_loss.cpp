@@ -5,6 +5,8 @@
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
+#include "model/cpu_ops.hpp"
+
 namespace chat::training {
 
 namespace {
@@ -30,16 +32,23 @@ loss_and_grads chunked_loss(const at::Tensor& features,     // (N, C)
   const auto rows = std::max<int64_t>(1, max_chunk_logits / V);
   loss_and_grads out;
   out.loss = torch::zeros({}, features.options().dtype(torch::kFloat));
+  // On the CPU the three products run on model/cpu_ops' kernels, which
+  // take "x · wᵀ" with w contiguous: d features needs weightᵀ, copied once.
+  const bool cpu = features.device().is_cpu() && !at::autocast::is_enabled();
+  at::Tensor weight_t;
   if (with_grads) {
     out.grad_features = torch::empty_like(features);  // (N, C)
     out.grad_weight = torch::zeros_like(weight);      // (V, C)
+    if (cpu) weight_t = weight.t().contiguous();      // (C, V)
   }
   for (int64_t r = 0; r < N; r += rows) {
     const auto n = std::min(rows, N - r);
     auto x = features.narrow(0, r, n);                  // (n, C)
     auto t = targets.narrow(0, r, n).view({n, 1});      // (n, 1)
     auto w = row_weights.narrow(0, r, n).view({n, 1});  // (n, 1)
-    auto logits = torch::mm(x, weight.t()).to(torch::kFloat);  // (n, V)
+    auto logits = (cpu ? model::linear_product(x, weight, {})
+                       : torch::mm(x, weight.t()))
+                      .to(torch::kFloat);  // (n, V)
     auto lse = torch::logsumexp(logits, 1, /*keepdim=*/true);  // (n, 1)
     out.loss += ((lse - logits.gather(1, t)) * w).sum();
     if (!with_grads) continue;
@@ -47,6 +56,13 @@ loss_and_grads chunked_loss(const at::Tensor& features,     // (N, C)
     auto g = logits.sub_(lse).exp_();                   // (n, V)
     g.scatter_add_(1, t, -torch::ones_like(w));
     g.mul_(w);
+    if (cpu) {
+      out.grad_features.narrow(0, r, n).copy_(
+          model::linear_product(g, weight_t, {}));  // (n, C)
+      out.grad_weight.add_(model::linear_product(
+          g.t(), x.t().contiguous(), {}));  // (V, C)
+      continue;
+    }
     out.grad_features.narrow(0, r, n).copy_(torch::mm(g, weight));  // (n, C)
     // Under autocast mm runs in the low precision as the plain head's
     // backward would; addmm_ (in place, fp32) saves a (V, C) temporary.

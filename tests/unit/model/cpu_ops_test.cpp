@@ -95,14 +95,56 @@ TEST_CASE("cpu linear keeps the leading shape of its input", "[unit]") {
                      at::linear(last, w, {})) <= 1e-5);
 }
 
-TEST_CASE("training and other dtypes take at::linear", "[unit]") {
+TEST_CASE("training through the kernels gives at::linear's values and "
+          "gradients",
+          "[unit]") {
+  torch::manual_seed(5);
+  // Few rows and many (the packed kernel, in slabs), a (B, T, K) input,
+  // with and without bias.
+  for (auto shape : std::vector<std::vector<int64_t>>{
+           {3, 7}, {2, 40, 33}, {130, 17}}) {
+    const auto K = shape.back();
+    for (int64_t n : {5, 64}) {
+      for (bool with_bias : {true, false}) {
+        CAPTURE(shape, n, with_bias);
+        auto x = torch::randn(shape, torch::requires_grad());
+        auto w = torch::randn({n, K}, torch::requires_grad());
+        auto b = with_bias ? torch::randn({n}, torch::requires_grad())
+                           : at::Tensor();
+        REQUIRE(row_kernel_applies(x, w, b));
+        auto upstream = torch::randn_like(at::linear(x, w, b));
+        auto y = linear_product(x, w, b);
+        (y * upstream).sum().backward();
+        auto gx = x.grad().clone(), gw = w.grad().clone();
+        auto gb = with_bias ? b.grad().clone() : at::Tensor();
+        x.mutable_grad().reset();
+        w.mutable_grad().reset();
+        if (with_bias) b.mutable_grad().reset();
+        auto expected = at::linear(x, w, b);
+        (expected * upstream).sum().backward();
+        const double tolerance = 1e-4 * std::sqrt(static_cast<double>(K));
+        CHECK(max_abs_diff(y, expected) <= tolerance);
+        CHECK(max_abs_diff(gx, x.grad()) <= tolerance);
+        CHECK(max_abs_diff(gw, w.grad()) <=
+              1e-4 * std::sqrt(static_cast<double>(x.numel() / K)));
+        if (with_bias) CHECK(max_abs_diff(gb, b.grad()) <= 1e-3);
+      }
+    }
+  }
+  // Only the needed gradients: a frozen weight gets none.
+  auto x = torch::randn({4, 8}, torch::requires_grad());
+  auto frozen = torch::randn({3, 8});
+  linear_product(x, frozen, {}).sum().backward();
+  CHECK(x.grad().defined());
+  CHECK_FALSE(frozen.grad().defined());
+}
+
+TEST_CASE("bf16 weights in grad mode and other dtypes take at::linear",
+          "[unit]") {
   auto w = torch::randn({4, 8}, torch::requires_grad());
   auto x = torch::randn({2, 8});
-  SECTION("grad mode on: the kernel has no backward") {
-    CHECK_FALSE(row_kernel_applies(x, w, {}));
-    auto y = linear_product(x, w, {});
-    y.sum().backward();
-    CHECK(w.grad().defined());
+  SECTION("grad mode on, bf16 weights: at::linear over the widened values") {
+    CHECK_FALSE(row_kernel_applies(x, w.detach().to(torch::kBFloat16), {}));
   }
   SECTION("inference") {
     c10::InferenceMode inference;
