@@ -10,7 +10,10 @@
 // times NR weight rows keeps 2 x NR accumulators in registers and costs 2
 // vector loads and NR broadcasts per 2 x NR multiply-adds, with no
 // horizontal sums. On the reference VM (Zen 5, 2 cores) it reaches 85% of
-// the FMA peak at 64 rows, 1.3x the few-row kernel.
+// the FMA peak at 64 rows, 1.3x the few-row kernel. fp32 weights only:
+// bf16 ones would have to be widened panel by panel, and the few-row
+// kernel, which widens as it reads, measured faster with them even at 64
+// rows (prefill 1155-1166 against 1088-1105 tok/s).
 
 #include <algorithm>
 #include <cstdint>
@@ -48,8 +51,8 @@ inline void gemm_tile(const float* xp, int64_t rows_padded, const float* w,
       V::store(tile + j * 2 * V::lanes + v * V::lanes, acc[v][j]);
 }
 
-/// The panel's weights as fp32 rows of stride K: in place when they are
-/// fp32 and whole, else widened or zero-padded into `buffer`.
+/// The panel's weights, rows of stride K: in place when the panel is
+/// whole, else zero-padded into `buffer`.
 inline const float* panel_weights(const float* w, int64_t columns, int NR,
                                   int64_t K, std::vector<float>& buffer) {
   if (columns == NR) return w;
@@ -57,33 +60,20 @@ inline const float* panel_weights(const float* w, int64_t columns, int NR,
   std::copy(w, w + columns * K, buffer.begin());
   return buffer.data();
 }
-inline const float* panel_weights(const uint16_t* w, int64_t columns, int NR,
-                                  int64_t K, std::vector<float>& buffer) {
-  buffer.assign(static_cast<size_t>(NR * K), 0.0f);
-  for (int64_t i = 0; i < columns * K; ++i) {
-    const uint32_t bits = static_cast<uint32_t>(w[i]) << 16;
-    float value;
-    std::copy_n(reinterpret_cast<const char*>(&bits), sizeof value,
-                reinterpret_cast<char*>(&value));
-    buffer[i] = value;
-  }
-  return buffer.data();
-}
 
 /// Output columns of panels [panel_begin, panel_end) (NR columns each, the
 /// last one possibly fewer) of every row.
-template <class V, class Weight>
-void gemm_panels(const gemm_rows_of<Weight>& a, int64_t panel_begin,
-                 int64_t panel_end) {
+template <class V>
+void gemm_panels(const gemm_rows& a, int64_t panel_begin, int64_t panel_end) {
   constexpr int NR = gemm_tile_columns<V>;
   constexpr int MR = 2 * V::lanes;
-  thread_local std::vector<float> widened;
+  thread_local std::vector<float> padded;
   float tile[NR * MR];
   for (int64_t p = panel_begin; p < panel_end; ++p) {
     const int64_t n = p * NR;
     const int64_t columns = std::min<int64_t>(NR, a.N - n);
     const float* w =
-        panel_weights(a.weight + n * a.K, columns, NR, a.K, widened);
+        panel_weights(a.weight + n * a.K, columns, NR, a.K, padded);
     for (int64_t r = 0; r < a.M; r += MR) {
       const int64_t rows = std::min<int64_t>(MR, a.M - r);
       if (rows > V::lanes)

@@ -20,20 +20,17 @@ struct linear_rows_of {
 using linear_rows = linear_rows_of<float>;
 using linear_rows_bf16 = linear_rows_of<uint16_t>;
 
-/// The same product for the many-row kernel (cpu_gemm_kernel.hpp): x comes
-/// packed K-major, xp (K, rows_padded), rows_padded a whole number of the
-/// kernel's row blocks.
-template <class Weight>
-struct gemm_rows_of {
+/// The same product for the many-row kernel (cpu_gemm_kernel.hpp), fp32
+/// weights: x comes packed K-major, xp (K, rows_padded), rows_padded a whole
+/// number of the kernel's row blocks.
+struct gemm_rows {
   const float* xp;
   int64_t rows_padded;
-  const Weight* weight;
+  const float* weight;
   const float* bias;
   float* y;
   int64_t M, N, K;
 };
-using gemm_rows = gemm_rows_of<float>;
-using gemm_rows_bf16 = gemm_rows_of<uint16_t>;
 
 /// One new token per row: its key and value go into the cache at position
 /// keys[b] - 1 of slot slots[b], then its query attends over positions
@@ -56,8 +53,6 @@ struct cpu_kernels {
   /// Output columns of panels [begin, end), gemm_columns each.
   void (*gemm_panels)(const gemm_rows&, int64_t panel_begin,
                       int64_t panel_end);
-  void (*gemm_panels_bf16)(const gemm_rows_bf16&, int64_t panel_begin,
-                           int64_t panel_end);
   int64_t gemm_rows_per_block;  ///< rows_padded is a multiple of this
   int64_t gemm_columns;         ///< columns of a panel
   void (*decode_attention)(const decode_attention_rows&, int64_t item_begin,

@@ -8,8 +8,7 @@ namespace chat::model::detail {
 
 const cpu_kernels avx2_kernels{linear_columns<avx2_ops, float>,
                                  linear_columns<avx2_ops, uint16_t>,
-                                 gemm_panels<avx2_ops, float>,
-                                 gemm_panels<avx2_ops, uint16_t>,
+                                 gemm_panels<avx2_ops>,
                                  avx2_ops::lanes,
                                  gemm_tile_columns<avx2_ops>,
                                  decode_attention_items<avx2_ops>};

@@ -8,8 +8,7 @@ namespace chat::model::detail {
 
 const cpu_kernels avx512_kernels{linear_columns<avx512_ops, float>,
                                  linear_columns<avx512_ops, uint16_t>,
-                                 gemm_panels<avx512_ops, float>,
-                                 gemm_panels<avx512_ops, uint16_t>,
+                                 gemm_panels<avx512_ops>,
                                  avx512_ops::lanes,
                                  gemm_tile_columns<avx512_ops>,
                                  decode_attention_items<avx512_ops>};

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -68,13 +69,6 @@ bool operands_fit(const at::Tensor& x, const at::Tensor& weight,
   return x.numel() >= x.size(-1);  // at least one row
 }
 
-/// Kernel entry points for one weight type.
-template <class Weight>
-struct linear_kernels {
-  void (*few_rows)(const detail::linear_rows_of<Weight>&, int64_t, int64_t);
-  void (*many_rows)(const detail::gemm_rows_of<Weight>&, int64_t, int64_t);
-};
-
 /// Rows x (M, K) packed K-major into this thread's buffer, rows padded to
 /// the gemm kernel's blocks; split across the team like the product.
 const float* pack_rows(const float* x, int64_t M, int64_t K, int64_t padded,
@@ -92,11 +86,13 @@ const float* pack_rows(const float* x, int64_t M, int64_t K, int64_t padded,
 }
 
 /// y (M, N) = rows (M, K) · weightᵀ + bias in slabs of slab_rows rows, each
-/// split by output columns across the team.
+/// split by output columns across the team; fp32 weights take the packed
+/// kernel from min_gemm_rows rows (cpu_gemm_kernel.hpp: not bf16 ones).
 template <class Weight>
 void run_linear(const at::Tensor& rows, const Weight* weight,
                 const at::Tensor& bias, at::Tensor& y,
-                const linear_kernels<Weight>& kernel) {
+                void (*few_rows)(const detail::linear_rows_of<Weight>&,
+                                 int64_t, int64_t)) {
   const auto* kernels = detail::best_cpu_kernels();
   const auto K = rows.size(1), N = y.size(1);
   const float* bias_data = bias.defined() ? bias.data_ptr<float>() : nullptr;
@@ -105,22 +101,23 @@ void run_linear(const at::Tensor& rows, const Weight* weight,
     const float* x = rows.data_ptr<float>() + m * K;
     float* out = y.data_ptr<float>() + m * N;
     const auto work = M * N * K;
-    if (M >= min_gemm_rows) {
-      const auto block = kernels->gemm_rows_per_block;
-      const auto padded = (M + block - 1) / block * block;
-      const detail::gemm_rows_of<Weight> args{
-          pack_rows(x, M, K, padded, work), padded, weight, bias_data, out,
-          M, N, K};
-      const auto width = kernels->gemm_columns;
-      run_parts(work, (N + width - 1) / width, [&](int64_t b, int64_t e) {
-        kernel.many_rows(args, b, e);
-      });
-      continue;
+    if constexpr (std::is_same_v<Weight, float>) {
+      if (M >= min_gemm_rows) {
+        const auto block = kernels->gemm_rows_per_block;
+        const auto padded = (M + block - 1) / block * block;
+        const detail::gemm_rows args{pack_rows(x, M, K, padded, work),
+                                     padded, weight, bias_data, out, M, N, K};
+        const auto width = kernels->gemm_columns;
+        run_parts(work, (N + width - 1) / width, [&](int64_t b, int64_t e) {
+          kernels->gemm_panels(args, b, e);
+        });
+        continue;
+      }
     }
     const detail::linear_rows_of<Weight> args{x, weight, bias_data, out, M,
                                               N, K};
     run_parts(work, (N + 3) / 4, [&](int64_t b, int64_t e) {
-      kernel.few_rows(args, b * 4, std::min(N, e * 4));
+      few_rows(args, b * 4, std::min(N, e * 4));
     });
   }
 }
@@ -136,13 +133,10 @@ at::Tensor kernel_product(const at::Tensor& x, const at::Tensor& weight,
     run_linear(rows,
                reinterpret_cast<const uint16_t*>(
                    weight.data_ptr<at::BFloat16>()),
-               bias, y,
-               linear_kernels<uint16_t>{kernels->linear_columns_bf16,
-                                        kernels->gemm_panels_bf16});
+               bias, y, kernels->linear_columns_bf16);
   else
     run_linear(rows, weight.data_ptr<float>(), bias, y,
-               linear_kernels<float>{kernels->linear_columns,
-                                     kernels->gemm_panels});
+               kernels->linear_columns);
   auto shape = x.sizes().vec();
   shape.back() = N;
   return y.view(shape);  // (..., N)

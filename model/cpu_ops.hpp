@@ -4,9 +4,10 @@
 // Decoding multiplies a handful of rows by each weight matrix; BLAS gemm is
 // slow at that shape (a quarter of the memory bandwidth at one row,
 // measured), so few-row products at inference go through a kernel that
-// streams every weight once per call, split across cpu_thread_team. From 16
-// rows on (prefill chunks, big decode batches) a packed kernel takes over,
-// faster than OpenBLAS as the environment configures it (AVX2 only).
+// streams every weight once per call, split across cpu_thread_team. With
+// fp32 weights a packed kernel takes over from 16 rows on (prefill chunks,
+// big decode batches), faster than OpenBLAS as the environment configures
+// it (AVX2 only); bf16 weights stay on the first kernel.
 // Attention of one new token per row is a kernel too. Training's linear
 // layers run on the same kernels, backward included; everything else takes
 // LibTorch's own ops.
