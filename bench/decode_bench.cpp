@@ -1,6 +1,8 @@
-// Decode throughput: our KV-cached batched decode against a naive baseline
-// that recomputes the full forward for every new token, in the same run;
-// then prefill throughput (prompt tokens/s of one cached forward).
+// Decode throughput: first the memory bound of batch 1 (a streaming read of
+// the served weights), then our KV-cached batched decode against a naive
+// baseline that recomputes the full forward for every new token, in the
+// same run; then prefill throughput (prompt tokens/s of one cached
+// forward).
 //
 //   decode_bench [--shape 100m|small] [--quick] [--threads N]
 //                [--new-tokens N] [--naive-tokens N] [--prefill N]
@@ -111,6 +113,36 @@ double prefill_tokens_per_sec(model::gpt& m, int64_t length) {
   return static_cast<double>(runs * length) / total;
 }
 
+/// GB/s of one streaming read of the served weights, split over the
+/// kernels' team as decode splits them (each thread sums its share): what
+/// batch-1 decode, which reads every weight once per token, can reach at
+/// best. The mean of 5 reads after a warm-up.
+double weight_read_gb_per_sec(model::gpt& m, int64_t& bytes) {
+  constexpr int64_t piece = int64_t{1} << 18;  // elements per part
+  std::vector<at::Tensor> parts;
+  bytes = 0;
+  for (const auto& p : m->parameters()) {
+    auto flat = p.detach().reshape({-1});
+    bytes += static_cast<int64_t>(p.nbytes());
+    for (int64_t i = 0; i < flat.numel(); i += piece)
+      parts.push_back(flat.narrow(0, i, std::min(piece, flat.numel() - i)));
+  }
+  std::vector<double> sums(parts.size());
+  auto read_all = [&] {
+    model::cpu_thread_team::shared().run(
+        static_cast<int64_t>(parts.size()), [&](int64_t b, int64_t e) {
+          c10::InferenceMode inference;
+          for (auto i = b; i < e; ++i)
+            sums[i] = parts[i].sum().item<double>();
+        });
+  };
+  read_all();
+  const int reads = 5;
+  const auto start = clock_type::now();
+  for (int r = 0; r < reads; ++r) read_all();
+  return static_cast<double>(bytes) * reads / seconds_since(start) / 1e9;
+}
+
 std::vector<int64_t> parse_batches(const std::string& list) {
   std::vector<int64_t> batches;
   size_t begin = 0;
@@ -189,6 +221,11 @@ int main(int argc, char** argv) {
                 (long long)o.prompt, o.weights.c_str(), o.pages.c_str(),
                 torch::get_num_threads(),
                 model::cpu_thread_team::shared().size());
+    int64_t weight_bytes = 0;
+    const double read = weight_read_gb_per_sec(served, weight_bytes);
+    std::printf("weights: %.0f MB, streaming read %.1f GB/s: batch 1 can "
+                "reach at most %.1f tok/s\n",
+                weight_bytes / 1e6, read, read * 1e9 / weight_bytes);
     std::printf("%6s | %20s | %22s | %8s | %s\n", "batch",
                 "cached tok/s", "naive tok/s", "speedup", "same tokens");
     for (auto B : o.batches) {

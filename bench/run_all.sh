@@ -3,8 +3,8 @@
 # 100M shape (12 layers, d 768, 12 heads, ctx 512, vocab 32000, fp32) with
 # chatd + one chat-worker, loads it with `chatctl bench` at 1 and 16
 # concurrent streams, reads both processes' peak RSS from /proc, then runs
-# decode_bench (batch 1/8/32, cached vs naive recompute, prefill; fp32 and
-# bf16 weights) and train_bench. Compare rows of one run: the machine may be
+# decode_bench (the weights' streaming read, batch 1/8/32, cached vs naive
+# recompute, prefill; fp32 and bf16 weights) and train_bench. Compare rows of one run: the machine may be
 # shared.
 #
 #   bench/run_all.sh [--quick]     # --quick: fewer requests and tokens
@@ -124,6 +124,12 @@ for m in re.finditer(r"^\s*(\d+) \|\s*([\d.]+) \(\d+ new\) \|.*\| (\w+)$",
     b, cached, same = m.groups()
     row(f"decode batch {b}, bf16 weights: tok/s (same tokens as fp32)",
         f"{cached} ({same.lower()})")
+for name, out in (("fp32", decode), ("bf16", decode_bf16)):
+    m = re.search(r"streaming read ([\d.]+) GB/s: batch 1 can reach at most "
+                  r"([\d.]+)", out)
+    if m:
+        row(f"decode batch 1 bound, {name} weights: read GB/s, tok/s",
+            f"{m.group(1)}, {m.group(2)}")
 m = re.search(r"prefill: prompt (\d+), batch 1: ([\d.]+)", decode)
 if m:
     row(f"prefill, prompt {m.group(1)}: tok/s", m.group(2))
