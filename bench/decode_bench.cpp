@@ -1,11 +1,12 @@
 // Decode throughput: first the memory bound of batch 1 (a streaming read of
 // the served weights), then our KV-cached batched decode against a naive
 // baseline that recomputes the full forward for every new token, in the
-// same run; then prefill throughput (prompt tokens/s of one cached
-// forward).
+// same run; then prefill throughput (prompt tokens/s of cached forwards in
+// the engine's chunks).
 //
 //   decode_bench [--shape 100m|small] [--quick] [--threads N]
 //                [--new-tokens N] [--naive-tokens N] [--prefill N]
+//                [--prefill-chunk N]
 //                [--batches 1,8,32] [--weights fp32|bf16]
 //                [--pages huge|normal]
 //
@@ -40,6 +41,9 @@ struct options {
   int64_t prompt = 16;
   /// Prompt length of the prefill measurement; 0: half the context.
   int64_t prefill = 0;
+  /// Tokens per cached forward of the prefill, as worker.prefill_chunk
+  /// (64 by default) feeds them to the engine.
+  int64_t prefill_chunk = 64;
   std::vector<int64_t> batches{1, 8, 32};
   /// The cached decode's matmul weights, "fp32" or "bf16"; the naive
   /// baseline stays fp32, so "same tokens" checks bf16 against fp32.
@@ -93,17 +97,22 @@ double naive_decode(model::gpt& m, const at::Tensor& prompt, int64_t steps,
   return static_cast<double>(B * (steps - 1)) / elapsed;
 }
 
-/// Prompt tokens/s of a cached forward over `length` tokens at batch 1
-/// (what admitting a new request costs), the mean of 3 after a warm-up.
-double prefill_tokens_per_sec(model::gpt& m, int64_t length) {
+/// Prompt tokens/s of cached forwards over `length` tokens in chunks of
+/// `chunk`, at batch 1 (what admitting a new request costs), the mean of 3
+/// after a warm-up.
+double prefill_tokens_per_sec(model::gpt& m, int64_t length, int64_t chunk) {
   const auto& config = m->config();
   auto prompt = torch::randint(config.vocab_size, {1, length}, torch::kLong);
   auto once = [&] {
     model::kv_cache cache(config, 1, torch::kCPU, torch::kFloat);
     std::vector<int64_t> slots{cache.acquire()};
     const auto start = clock_type::now();
-    m->forward_cached(prompt, cache, slots, model::logits_for::last)
-      .argmax(-1);  // (1, 1)
+    for (int64_t at = 0; at < length; at += chunk) {
+      const auto n = std::min(chunk, length - at);
+      m->forward_cached(prompt.narrow(1, at, n), cache, slots,
+                        model::logits_for::last)
+        .argmax(-1);  // (1, 1)
+    }
     return seconds_since(start);
   };
   once();
@@ -169,6 +178,7 @@ options parse(int argc, char** argv) {
     else if (arg == "--new-tokens") o.new_tokens = std::stoll(value());
     else if (arg == "--naive-tokens") o.naive_tokens = std::stoll(value());
     else if (arg == "--prefill") o.prefill = std::stoll(value());
+    else if (arg == "--prefill-chunk") o.prefill_chunk = std::stoll(value());
     else if (arg == "--batches") o.batches = parse_batches(value());
     else if (arg == "--weights") o.weights = value();
     else if (arg == "--pages") o.pages = value();
@@ -195,6 +205,8 @@ int main(int argc, char** argv) {
       throw std::runtime_error("--weights must be fp32 or bf16");
     if (o.pages != "huge" && o.pages != "normal")
       throw std::runtime_error("--pages must be huge or normal");
+    if (o.prefill_chunk < 1)
+      throw std::runtime_error("--prefill-chunk must be >= 1");
     auto config = bench::shape_config(o.shape);
     auto make_model = [&] {
       torch::manual_seed(1337);
@@ -248,8 +260,11 @@ int main(int argc, char** argv) {
     }
     const auto prefill = o.prefill > 0 ? std::min(o.prefill, config.context)
                                        : config.context / 2;
-    std::printf("prefill: prompt %lld, batch 1: %.1f tok/s\n",
-                (long long)prefill, prefill_tokens_per_sec(served, prefill));
+    std::printf("prefill: prompt %lld, batch 1: %.1f tok/s (chunks of "
+                "%lld)\n",
+                (long long)prefill,
+                prefill_tokens_per_sec(served, prefill, o.prefill_chunk),
+                (long long)o.prefill_chunk);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "decode_bench: %s\n", e.what());
     return 1;

@@ -130,9 +130,11 @@ for name, out in (("fp32", decode), ("bf16", decode_bf16)):
     if m:
         row(f"decode batch 1 bound, {name} weights: read GB/s, tok/s",
             f"{m.group(1)}, {m.group(2)}")
-m = re.search(r"prefill: prompt (\d+), batch 1: ([\d.]+)", decode)
+m = re.search(r"prefill: prompt (\d+), batch 1: ([\d.]+) tok/s \(chunks of "
+              r"(\d+)\)", decode)
 if m:
-    row(f"prefill, prompt {m.group(1)}: tok/s", m.group(2))
+    row(f"prefill, prompt {m.group(1)} in chunks of {m.group(3)}: tok/s",
+        m.group(2))
 m = re.search(r"^\s*100m \|[^|]*\|\s*([\d.]+)", train, re.M)
 if m:
     row("training 4 x 512: tok/s", m.group(1), ">= 184")
