@@ -92,10 +92,41 @@ inline void linear_column_block(const linear_rows_of<Weight>& a, int64_t n,
   }
 }
 
+/// x (K) · w (K), reading w front to back with four accumulators.
+template <class V, class Weight>
+inline float dot_row(const float* x, const Weight* w, int64_t K) {
+  constexpr int unroll = 4;
+  typename V::reg acc[unroll];
+  for (auto& a : acc) a = V::zero();
+  int64_t k = 0;
+  for (; k + unroll * V::lanes <= K; k += unroll * V::lanes)
+    for (int u = 0; u < unroll; ++u)
+      acc[u] = V::fma(load_weights<V>(w + k + u * V::lanes),
+                      V::load(x + k + u * V::lanes), acc[u]);
+  for (; k + V::lanes <= K; k += V::lanes)
+    acc[0] = V::fma(load_weights<V>(w + k), V::load(x + k), acc[0]);
+  if (k < K) {
+    const auto rest = static_cast<int>(K - k);
+    acc[1] = V::fma(load_first_weights<V>(w + k, rest),
+                    V::load_first(x + k, rest), acc[1]);
+  }
+  return V::sum(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])));
+}
+
 /// Output columns [n_begin, n_end) of every row.
 template <class V, class Weight>
 void linear_columns(const linear_rows_of<Weight>& a, int64_t n_begin,
                     int64_t n_end) {
+  if (a.M == 1) {
+    // One row (batch-1 decode) is bound by the weights' read alone: one
+    // sequential stream per thread, without software prefetch, read them
+    // 1.1x faster than the 4-row blocks below (14 reads of the 100M
+    // shape's matrices, reference VM); from 4 rows on the blocks win.
+    for (int64_t n = n_begin; n < n_end; ++n)
+      a.y[n] = dot_row<V>(a.x, a.weight + n * a.K, a.K) +
+               (a.bias ? a.bias[n] : 0.0f);
+    return;
+  }
   const auto block_bytes = static_cast<int64_t>(4 * a.K * sizeof(Weight));
   auto next_block = [&](int64_t next) {
     return reinterpret_cast<const char*>(a.weight + next * a.K);

@@ -43,6 +43,8 @@ void run_parts(int64_t work, int64_t count,
     body(0, count);
 }
 
+int64_t team_size() { return cpu_thread_team::shared().size(); }
+
 bool is_cpu_float(const at::Tensor& t) {
   return t.device().is_cpu() && t.scalar_type() == at::kFloat;
 }
@@ -116,8 +118,12 @@ void run_linear(const at::Tensor& rows, const Weight* weight,
     }
     const detail::linear_rows_of<Weight> args{x, weight, bias_data, out, M,
                                               N, K};
-    run_parts(work, (N + 3) / 4, [&](int64_t b, int64_t e) {
-      few_rows(args, b * 4, std::min(N, e * 4));
+    // One contiguous share of the columns per thread: each thread's
+    // weights are then one sequential stream.
+    const int64_t blocks = (N + 3) / 4, shares = team_size();
+    run_parts(work, shares, [&](int64_t b, int64_t e) {
+      few_rows(args, blocks * b / shares * 4,
+               std::min(N, blocks * e / shares * 4));
     });
   }
 }

@@ -3,7 +3,8 @@
 // by the file compiled for its instruction set. A flavour provides: reg,
 // lanes, zero(), load(p), load_first(p, n) (the first n floats, the rest
 // zero), load_bf16(p) (16-bit bfloat16s widened to fp32), store(p, v),
-// store_first(p, n, v), splat(x), fma(a, b, acc), mul(a, b), sum(reg).
+// store_first(p, n, v), splat(x), fma(a, b, acc), add(a, b), mul(a, b),
+// sum(reg).
 
 #include <immintrin.h>
 
@@ -45,6 +46,7 @@ struct avx512_ops {
   }
   static reg splat(float x) { return _mm512_set1_ps(x); }
   static reg fma(reg a, reg b, reg acc) { return _mm512_fmadd_ps(a, b, acc); }
+  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   // The zero-masked forms: the plain ones (and _mm512_reduce_add_ps) use
   // _mm512_undefined_*, which trips -Wuninitialized in GCC 12's header.
@@ -82,6 +84,7 @@ struct avx2_ops {
   }
   static reg splat(float x) { return _mm256_set1_ps(x); }
   static reg fma(reg a, reg b, reg acc) { return _mm256_fmadd_ps(a, b, acc); }
+  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
   static float sum(reg v) { return sum_lanes(v); }
 };

@@ -49,6 +49,23 @@ TEST_CASE("cpu linear equals at::linear for any rows, odd sizes included",
   }
 }
 
+TEST_CASE("products big enough for the thread team equal at::linear",
+          "[unit]") {
+  torch::manual_seed(11);
+  c10::InferenceMode inference;
+  // Each thread takes one share of the columns; 1027 columns do not split
+  // evenly into the kernel's blocks of 4, and 1027 x 770 is past the size
+  // where a product is split at all.
+  for (int64_t rows : {1, 2, 5, 17}) {
+    auto x = torch::randn({rows, 770});
+    auto w = torch::randn({1027, 770});
+    auto b = torch::randn({1027});
+    CAPTURE(rows);
+    CHECK(max_abs_diff(linear_product(x, w, b), at::linear(x, w, b)) <=
+          1e-5 * std::sqrt(770.0));
+  }
+}
+
 TEST_CASE("bf16 weights: the kernel multiplies by their values, any rows",
           "[unit]") {
   torch::manual_seed(11);
