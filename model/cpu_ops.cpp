@@ -118,12 +118,16 @@ void run_linear(const at::Tensor& rows, const Weight* weight,
     }
     const detail::linear_rows_of<Weight> args{x, weight, bias_data, out, M,
                                               N, K};
-    // One contiguous share of the columns per thread: each thread's
-    // weights are then one sequential stream.
-    const int64_t blocks = (N + 3) / 4, shares = team_size();
-    run_parts(work, shares, [&](int64_t b, int64_t e) {
-      few_rows(args, blocks * b / shares * 4,
-               std::min(N, blocks * e / shares * 4));
+    // One row (batch-1 decode): one contiguous share of the columns per
+    // thread, so that each thread reads its weights as one sequential
+    // stream; products of the 100M shape's matrices then read 1.1x faster
+    // than in parts claimed as the threads go (reference VM). From 2 rows
+    // on, the claimed parts (4 columns each) measured as fast or faster.
+    const int64_t blocks = (N + 3) / 4;
+    const int64_t parts = M == 1 ? team_size() : blocks;
+    run_parts(work, parts, [&](int64_t b, int64_t e) {
+      few_rows(args, blocks * b / parts * 4,
+               std::min(N, blocks * e / parts * 4));
     });
   }
 }
