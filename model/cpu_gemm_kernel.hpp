@@ -90,18 +90,28 @@ void gemm_panels(const gemm_rows& a, int64_t panel_begin, int64_t panel_end) {
 }
 
 /// xp[k][row] = x[row][k] for k in [k_begin, k_end): the rows packed K-major;
-/// the padding rows are zero.
-inline void gemm_pack_rows(const float* x, int64_t M, int64_t K, float* xp,
-                           int64_t rows_padded, int64_t k_begin,
-                           int64_t k_end) {
-  constexpr int64_t block = 16;  // one cache line of each row at a time
-  for (int64_t k0 = k_begin; k0 < k_end; k0 += block) {
-    const int64_t k1 = std::min(k_end, k0 + block);
-    for (int64_t r = 0; r < M; ++r)
-      for (int64_t k = k0; k < k1; ++k) xp[k * rows_padded + r] = x[r * K + k];
-    for (int64_t k = k0; k < k1; ++k)
-      std::fill(xp + k * rows_padded + M, xp + (k + 1) * rows_padded, 0.0f);
+/// the padding rows are zero. x[row][k] lies at x + row * row_stride +
+/// k * k_stride: rows of a contiguous (M, K) matrix (row_stride K,
+/// k_stride 1) or columns of a contiguous (K, M') one (row_stride 1,
+/// k_stride M'), which are K-major already and copy in runs.
+inline void gemm_pack_rows(const float* x, int64_t M, int64_t row_stride,
+                           int64_t k_stride, float* xp, int64_t rows_padded,
+                           int64_t k_begin, int64_t k_end) {
+  if (k_stride == 1) {
+    constexpr int64_t block = 16;  // one cache line of each row at a time
+    for (int64_t k0 = k_begin; k0 < k_end; k0 += block) {
+      const int64_t k1 = std::min(k_end, k0 + block);
+      for (int64_t r = 0; r < M; ++r)
+        for (int64_t k = k0; k < k1; ++k)
+          xp[k * rows_padded + r] = x[r * row_stride + k];
+    }
+  } else {
+    for (int64_t k = k_begin; k < k_end; ++k)
+      for (int64_t r = 0; r < M; ++r)
+        xp[k * rows_padded + r] = x[r * row_stride + k * k_stride];
   }
+  for (int64_t k = k_begin; k < k_end; ++k)
+    std::fill(xp + k * rows_padded + M, xp + (k + 1) * rows_padded, 0.0f);
 }
 
 }  // namespace chat::model::detail

@@ -71,44 +71,57 @@ bool operands_fit(const at::Tensor& x, const at::Tensor& weight,
   return x.numel() >= x.size(-1);  // at least one row
 }
 
-/// Rows x (M, K) packed K-major into this thread's buffer, rows padded to
-/// the gemm kernel's blocks; split across the team like the product.
-const float* pack_rows(const float* x, int64_t M, int64_t K, int64_t padded,
-                       int64_t work) {
+/// fp32 rows (M, K): element (r, k) at data[r * row_stride + k * k_stride].
+struct row_matrix {
+  const float* data;
+  int64_t M, K, row_stride, k_stride;
+
+  /// Rows [first, first + count).
+  row_matrix slab(int64_t first, int64_t count) const {
+    return {data + first * row_stride, count, K, row_stride, k_stride};
+  }
+  bool contiguous() const { return k_stride == 1 && row_stride == K; }
+};
+
+/// The rows packed K-major into this thread's buffer, rows padded to the
+/// gemm kernel's blocks; split across the team like the product.
+const float* pack_rows(const row_matrix& x, int64_t padded, int64_t work) {
   thread_local std::vector<float> packed;
-  packed.resize(static_cast<size_t>(padded * K));
+  packed.resize(static_cast<size_t>(padded * x.K));
   // The team's threads see their own thread_locals: pass the pointer.
   float* out = packed.data();
   constexpr int64_t k_block = 16;
-  run_parts(work, (K + k_block - 1) / k_block, [&](int64_t b, int64_t e) {
-    detail::gemm_pack_rows(x, M, K, out, padded, b * k_block,
-                           std::min(K, e * k_block));
+  run_parts(work, (x.K + k_block - 1) / k_block, [&](int64_t b, int64_t e) {
+    detail::gemm_pack_rows(x.data, x.M, x.row_stride, x.k_stride, out,
+                           padded, b * k_block, std::min(x.K, e * k_block));
   });
   return out;
 }
 
 /// y (M, N) = rows (M, K) · weightᵀ + bias in slabs of slab_rows rows, each
 /// split by output columns across the team; fp32 weights take the packed
-/// kernel from min_gemm_rows rows (cpu_gemm_kernel.hpp: not bf16 ones).
+/// kernel from min_gemm_rows rows (cpu_gemm_kernel.hpp: not bf16 ones), and
+/// for every slab of rows that are not contiguous (the few-row kernel
+/// reads contiguous rows only).
 template <class Weight>
-void run_linear(const at::Tensor& rows, const Weight* weight,
+void run_linear(const row_matrix& rows, const Weight* weight,
                 const at::Tensor& bias, at::Tensor& y,
                 void (*few_rows)(const detail::linear_rows_of<Weight>&,
                                  int64_t, int64_t)) {
   const auto* kernels = detail::best_cpu_kernels();
-  const auto K = rows.size(1), N = y.size(1);
+  const auto K = rows.K, N = y.size(1);
   const float* bias_data = bias.defined() ? bias.data_ptr<float>() : nullptr;
-  for (int64_t m = 0; m < rows.size(0); m += slab_rows) {
-    const auto M = std::min(slab_rows, rows.size(0) - m);
-    const float* x = rows.data_ptr<float>() + m * K;
+  for (int64_t m = 0; m < rows.M; m += slab_rows) {
+    const auto slab = rows.slab(m, std::min(slab_rows, rows.M - m));
+    const auto M = slab.M;
     float* out = y.data_ptr<float>() + m * N;
     const auto work = M * N * K;
     if constexpr (std::is_same_v<Weight, float>) {
-      if (M >= min_gemm_rows) {
+      if (M >= min_gemm_rows || !slab.contiguous()) {
         const auto block = kernels->gemm_rows_per_block;
         const auto padded = (M + block - 1) / block * block;
-        const detail::gemm_rows args{pack_rows(x, M, K, padded, work),
-                                     padded, weight, bias_data, out, M, N, K};
+        const detail::gemm_rows args{pack_rows(slab, padded, work), padded,
+                                     weight, bias_data, out, M, N, K};
         const auto width = kernels->gemm_columns;
         run_parts(work, (N + width - 1) / width, [&](int64_t b, int64_t e) {
           kernels->gemm_panels(args, b, e);
@@ -116,8 +129,8 @@ void run_linear(const at::Tensor& rows, const Weight* weight,
         continue;
       }
     }
-    const detail::linear_rows_of<Weight> args{x, weight, bias_data, out, M,
-                                              N, K};
+    const detail::linear_rows_of<Weight> args{slab.data, weight, bias_data,
+                                              out, M, N, K};
     // One row (batch-1 decode): one contiguous share of the columns per
     // thread, so that each thread reads its weights as one sequential
     // stream; products of the 100M shape's matrices then read 1.1x faster
@@ -132,12 +145,29 @@ void run_linear(const at::Tensor& rows, const Weight* weight,
   }
 }
 
+/// x's rows as they lie in memory when the packed kernel can read them so:
+/// a transposed contiguous matrix (training's dyᵀ and the LM head's
+/// gradientᵀ) is then packed from where it is, not first copied back into
+/// rows and then packed K-major again. Otherwise its contiguous rows.
+row_matrix rows_of(const at::Tensor& x, const at::Tensor& weight,
+                   at::Tensor& contiguous_rows) {
+  const auto K = weight.size(1);
+  if (weight.scalar_type() == at::kFloat && x.dim() == 2 &&
+      x.size(0) >= min_gemm_rows && K > 1 && x.stride(0) == 1 &&
+      x.stride(1) == x.size(0))
+    return {x.data_ptr<float>(), x.size(0), K, 1, x.size(0)};
+  contiguous_rows = x.reshape({-1, K}).contiguous();  // (M, K)
+  return {contiguous_rows.data_ptr<float>(), contiguous_rows.size(0), K, K,
+          1};
+}
+
 /// linear_product on the kernels; the operands fit them.
 at::Tensor kernel_product(const at::Tensor& x, const at::Tensor& weight,
                           const at::Tensor& bias) {
-  const auto K = weight.size(1), N = weight.size(0);
-  const auto rows = x.reshape({-1, K}).contiguous();  // (M, K)
-  auto y = at::empty({rows.size(0), N}, x.options());  // (M, N)
+  const auto N = weight.size(0);
+  at::Tensor contiguous_rows;
+  const auto rows = rows_of(x, weight, contiguous_rows);  // (M, K)
+  auto y = at::empty({rows.M, N}, x.options());  // (M, N)
   const auto* kernels = detail::best_cpu_kernels();
   if (weight.scalar_type() == at::kBFloat16)
     run_linear(rows,

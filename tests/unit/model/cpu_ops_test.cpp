@@ -66,6 +66,24 @@ TEST_CASE("products big enough for the thread team equal at::linear",
   }
 }
 
+TEST_CASE("rows given transposed are packed where they lie, same values",
+          "[unit]") {
+  torch::manual_seed(12);
+  c10::InferenceMode inference;
+  // x = aᵀ with a (K, M) contiguous, as training's backward passes dyᵀ;
+  // 70 rows leave a 6-row slab after the first 64.
+  for (int64_t rows : {16, 17, 70, 130}) {
+    for (int64_t k : {2, 33}) {
+      auto x = torch::randn({k, rows}).t();  // (rows, k), not contiguous
+      auto w = torch::randn({13, k});
+      auto b = torch::randn({13});
+      CAPTURE(rows, k);
+      CHECK(max_abs_diff(linear_product(x, w, b), at::linear(x, w, b)) <=
+            1e-5 * std::sqrt(static_cast<double>(k)));
+    }
+  }
+}
+
 TEST_CASE("bf16 weights: the kernel multiplies by their values, any rows",
           "[unit]") {
   torch::manual_seed(11);
