@@ -185,6 +185,9 @@ options parse(int argc, char** argv) {
     else if (arg == "--quick") o.new_tokens = 16, o.naive_tokens = 8;
     else throw std::runtime_error("unknown argument " + arg);
   }
+  // The first token is untimed (it is the prompt's forward).
+  if (o.new_tokens < 2 || o.naive_tokens < 2)
+    throw std::runtime_error("--new-tokens, --naive-tokens: at least 2");
   return o;
 }
 
