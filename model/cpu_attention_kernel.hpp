@@ -1,9 +1,10 @@
 #pragma once
-// Decode attention for one new token per row, written once over a SIMD
+// Attention of new tokens over the KV cache, written once over a SIMD
 // flavour V (see cpu_simd_ops.hpp) and compiled once per instruction set.
-// At one query per row this is a few dot products and weighted sums per
-// head; doing it in place avoids the dozen small LibTorch ops (and BLAS
-// calls on tiny matrices) the general path costs per layer.
+// Per query and head this is a few dot products and weighted sums; doing
+// it in place, split over the thread team, avoids the dozen small LibTorch
+// ops (copies of the cached prefix, masks, BLAS calls on small matrices)
+// the general path costs per layer, all on one thread.
 
 #include <algorithm>
 #include <cmath>
@@ -44,20 +45,22 @@ void add_scaled(float* out, const float* row, float weight, int64_t n) {
 }
 
 template <class V>
-void decode_attention_items(const decode_attention_rows& a, int64_t begin,
+void cached_attention_items(const cached_attention_rows& a, int64_t begin,
                             int64_t end) {
   const int64_t hs = a.head_size, C = a.heads * hs;
   std::vector<float> scores;
   for (int64_t item = begin; item < end; ++item) {
-    const int64_t b = item / a.heads, h = item % a.heads;
-    const int64_t n = a.keys[b];
-    const float* row = a.qkv + b * 3 * C;
-    const int64_t head_base = ((a.slots[b] * a.heads + h) * a.context) * hs;
+    const int64_t r = item / a.heads, h = item % a.heads;
+    const int64_t n = a.keys[r];
+    const float* row = a.qkv + r * 3 * C;
+    const int64_t head_base = ((a.slots[r] * a.heads + h) * a.context) * hs;
     float* keys = a.cache_k + head_base;
     float* values = a.cache_v + head_base;
-    std::memcpy(keys + (n - 1) * hs, row + C + h * hs, hs * sizeof(float));
-    std::memcpy(values + (n - 1) * hs, row + 2 * C + h * hs,
-                hs * sizeof(float));
+    if (a.write_new) {
+      std::memcpy(keys + (n - 1) * hs, row + C + h * hs, hs * sizeof(float));
+      std::memcpy(values + (n - 1) * hs, row + 2 * C + h * hs,
+                  hs * sizeof(float));
+    }
 
     const float* q = row + h * hs;
     scores.resize(static_cast<size_t>(n));
@@ -71,7 +74,7 @@ void decode_attention_items(const decode_attention_rows& a, int64_t begin,
       scores[j] = std::exp(scores[j] - top);
       total += scores[j];
     }
-    float* out = a.out + b * C + h * hs;
+    float* out = a.out + r * C + h * hs;
     std::fill(out, out + hs, 0.0f);
     for (int64_t j = 0; j < n; ++j)
       add_scaled<V>(out, values + j * hs, scores[j] / total, hs);

@@ -32,18 +32,24 @@ struct gemm_rows {
   int64_t M, N, K;
 };
 
-/// One new token per row: its key and value go into the cache at position
-/// keys[b] - 1 of slot slots[b], then its query attends over positions
-/// [0, keys[b]) of that slot. Work items are (row, head) pairs, b * heads + h.
-struct decode_attention_rows {
-  const float* qkv;     ///< (B, 3C): q, k, v of each row, heads of hs each
+/// New tokens' causal attention over their cache slots: the key and value
+/// of query row r go into the cache at position keys[r] - 1 of slot
+/// slots[r] (unless the caller wrote them), then its query attends over
+/// positions [0, keys[r]) of that slot. Work items are (query row, head)
+/// pairs, r * heads + h.
+struct cached_attention_rows {
+  const float* qkv;     ///< (R, 3C): q, k, v of each row, heads of hs each
   float* cache_k;       ///< (S, heads, context, hs)
   float* cache_v;       ///< (S, heads, context, hs)
-  const int64_t* slots; ///< (B)
-  const int64_t* keys;  ///< (B) positions attended, the new one included
-  float* out;           ///< (B, C), heads merged
+  const int64_t* slots; ///< (R)
+  const int64_t* keys;  ///< (R) positions attended, the row's own included
+  float* out;           ///< (R, C), heads merged
   int64_t heads, head_size, context;
   float scale;          ///< 1 / sqrt(hs)
+  /// False when the keys and values are in the cache already: rows of one
+  /// slot attend to each other's, which no item may write while another
+  /// reads.
+  bool write_new;
 };
 
 struct cpu_kernels {
@@ -55,7 +61,7 @@ struct cpu_kernels {
                       int64_t panel_end);
   int64_t gemm_rows_per_block;  ///< rows_padded is a multiple of this
   int64_t gemm_columns;         ///< columns of a panel
-  void (*decode_attention)(const decode_attention_rows&, int64_t item_begin,
+  void (*cached_attention)(const cached_attention_rows&, int64_t item_begin,
                            int64_t item_end);
 };
 

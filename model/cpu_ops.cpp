@@ -253,7 +253,7 @@ at::Tensor linear_product(const at::Tensor& x, const at::Tensor& weight,
   return kernel_product(x, weight, bias);
 }
 
-bool decode_attention_applies(const at::Tensor& qkv, const at::Tensor& cache_k,
+bool cached_attention_applies(const at::Tensor& qkv, const at::Tensor& cache_k,
                               const at::Tensor& cache_v) {
   return kernels_apply() && is_cpu_float(qkv) && qkv.is_contiguous() &&
          is_cpu_float(cache_k) && cache_k.is_contiguous() &&
@@ -261,33 +261,56 @@ bool decode_attention_applies(const at::Tensor& qkv, const at::Tensor& cache_k,
          cache_k.sizes() == cache_v.sizes();
 }
 
-at::Tensor decode_attention(const at::Tensor& qkv, at::Tensor& cache_k,
+at::Tensor cached_attention(const at::Tensor& qkv, at::Tensor& cache_k,
                             at::Tensor& cache_v,
                             const std::vector<int64_t>& slots,
                             const std::vector<int64_t>& keys) {
-  const auto B = qkv.size(0), C = qkv.size(2) / 3;
+  const auto B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3;
   const auto S = cache_k.size(0), heads = cache_k.size(1),
              context = cache_k.size(2), hs = cache_k.size(3);
   // The kernel writes through these indices: check them here, not trust.
-  bool valid = qkv.dim() == 3 && qkv.size(1) == 1 && C == heads * hs &&
+  bool valid = qkv.dim() == 3 && T >= 1 && C == heads * hs &&
                static_cast<int64_t>(slots.size()) == B &&
                static_cast<int64_t>(keys.size()) == B;
   for (int64_t b = 0; valid && b < B; ++b)
-    valid = slots[b] >= 0 && slots[b] < S && keys[b] >= 1 &&
+    valid = slots[b] >= 0 && slots[b] < S && keys[b] >= T &&
             keys[b] <= context;
   if (!valid)
     throw std::invalid_argument(
-        "decode_attention: qkv, slots or key counts do not fit the cache");
-  auto out = at::empty({B, 1, C}, qkv.options());  // (B, 1, C)
-  const detail::decode_attention_rows args{
-      qkv.data_ptr<float>(), cache_k.data_ptr<float>(),
-      cache_v.data_ptr<float>(), slots.data(), keys.data(),
-      out.data_ptr<float>(), heads, hs, context,
-      static_cast<float>(1.0 / std::sqrt(static_cast<double>(hs)))};
-  const auto kernel = detail::best_cpu_kernels()->decode_attention;
+        "cached_attention: qkv, slots or key counts do not fit the cache");
+  // Query row b * T + t: slot slots[b], positions up to its own.
+  std::vector<int64_t> row_slots(B * T), row_keys(B * T);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < T; ++t) {
+      row_slots[b * T + t] = slots[b];
+      row_keys[b * T + t] = keys[b] - T + t + 1;
+    }
+  const float* rows = qkv.data_ptr<float>();
+  float* k_data = cache_k.data_ptr<float>();
+  float* v_data = cache_v.data_ptr<float>();
   int64_t attended = 0;
-  for (auto n : keys) attended += n;
-  run_parts(2 * attended * C, B * heads, [&](int64_t b, int64_t e) {
+  for (auto n : row_keys) attended += n;
+  const auto work = 2 * attended * C;
+  // Several tokens of one slot see each other's keys: all are written
+  // before any is read. One token per row writes its own in the kernel.
+  if (T > 1)
+    run_parts(work, B * T, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r)
+        for (int64_t h = 0; h < heads; ++h) {
+          const auto position =
+              ((row_slots[r] * heads + h) * context + row_keys[r] - 1) * hs;
+          const float* row = rows + r * 3 * C + h * hs;
+          std::copy(row + C, row + C + hs, k_data + position);
+          std::copy(row + 2 * C, row + 2 * C + hs, v_data + position);
+        }
+    });
+  auto out = at::empty({B, T, C}, qkv.options());  // (B, T, C)
+  const detail::cached_attention_rows args{
+      rows, k_data, v_data, row_slots.data(), row_keys.data(),
+      out.data_ptr<float>(), heads, hs, context,
+      static_cast<float>(1.0 / std::sqrt(static_cast<double>(hs))), T == 1};
+  const auto kernel = detail::best_cpu_kernels()->cached_attention;
+  run_parts(work, B * T * heads, [&](int64_t b, int64_t e) {
     kernel(args, b, e);
   });
   return out;

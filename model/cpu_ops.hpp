@@ -34,16 +34,17 @@ at::Tensor linear_product(const at::Tensor& x, const at::Tensor& weight,
 bool row_kernel_applies(const at::Tensor& x, const at::Tensor& weight,
                         const at::Tensor& bias);
 
-/// Whether decode_attention() can run: CPU fp32 contiguous tensors at
+/// Whether cached_attention() can run: CPU fp32 contiguous tensors at
 /// inference on a CPU with AVX2+FMA.
-bool decode_attention_applies(const at::Tensor& qkv, const at::Tensor& cache_k,
+bool cached_attention_applies(const at::Tensor& qkv, const at::Tensor& cache_k,
                               const at::Tensor& cache_v);
 
-/// One new token per row: qkv (B, 1, 3C) holds its query, key and value.
-/// Writes the key and value at position keys[b] - 1 of cache slot slots[b]
-/// (caches (S, nh, L, hs)), then returns the query's causal attention over
-/// positions [0, keys[b]) of that slot, heads merged: (B, 1, C).
-at::Tensor decode_attention(const at::Tensor& qkv, at::Tensor& cache_k,
+/// T new tokens per row (decode: 1; a prompt's chunk: more): qkv (B, T, 3C)
+/// holds their queries, keys and values. Writes row b's keys and values at
+/// positions [keys[b] - T, keys[b]) of cache slot slots[b] (caches
+/// (S, nh, L, hs)), then returns each query's causal attention over that
+/// slot's positions up to its own, heads merged: (B, T, C).
+at::Tensor cached_attention(const at::Tensor& qkv, at::Tensor& cache_k,
                             at::Tensor& cache_v,
                             const std::vector<int64_t>& slots,
                             const std::vector<int64_t>& keys);

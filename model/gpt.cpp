@@ -87,9 +87,9 @@ at::Tensor causal_self_attentionImpl::attend_cached(
   const auto B = qkv_rows.size(0), T = qkv_rows.size(1),
              C = qkv_rows.size(2) / 3;
   const auto hs = C / n_head;
-  if (T == 1 && decode_attention_applies(qkv_rows, cache_k, cache_v))
-    return decode_attention(qkv_rows, cache_k, cache_v, at.row_slots,
-                            at.row_keys);  // (B, 1, C)
+  if (cached_attention_applies(qkv_rows, cache_k, cache_v))
+    return cached_attention(qkv_rows, cache_k, cache_v, at.row_slots,
+                            at.row_keys);  // (B, T, C)
   auto qkv_heads = qkv_rows.view({B, T, 3, n_head, hs});  // (B, T, 3, nh, hs)
   auto q = qkv_heads.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
   auto k_new = qkv_heads.select(2, 1);              // (B, T, nh, hs)

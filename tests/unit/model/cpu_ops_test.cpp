@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 
 #include <atomic>
+#include <cmath>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -224,50 +226,66 @@ TEST_CASE("thread team covers every index once, call after call", "[unit]") {
   }
 }
 
-TEST_CASE("decode attention writes the new key and equals the reference",
+TEST_CASE("cached attention writes the new keys and equals the reference",
           "[unit]") {
   torch::manual_seed(11);
   c10::InferenceMode inference;
   const int64_t S = 5, heads = 3, context = 40, hs = 12, C = heads * hs;
-  auto cache_k = torch::randn({S, heads, context, hs});
-  auto cache_v = torch::randn({S, heads, context, hs});
-  // Rows in slots 3 and 0 (not consecutive), with 17 and 1 keys.
-  const std::vector<int64_t> slots{3, 0}, keys{17, 1};
-  auto qkv = torch::randn({2, 1, 3 * C});
-  auto expected_k = cache_k.clone(), expected_v = cache_v.clone();
-  std::vector<at::Tensor> expected;
-  for (size_t b = 0; b < slots.size(); ++b) {
-    auto row = qkv[b].view({3, heads, hs});  // (3, nh, hs)
-    expected_k[slots[b]].select(1, keys[b] - 1).copy_(row[1]);
-    expected_v[slots[b]].select(1, keys[b] - 1).copy_(row[2]);
-    auto k = expected_k[slots[b]].narrow(1, 0, keys[b]);  // (nh, n, hs)
-    auto v = expected_v[slots[b]].narrow(1, 0, keys[b]);  // (nh, n, hs)
-    auto q = row[0].unsqueeze(1);                         // (nh, 1, hs)
-    auto weights = torch::softmax(
-        torch::matmul(q, k.transpose(1, 2)) / std::sqrt(double(hs)), -1);
-    expected.push_back(torch::matmul(weights, v).view({1, C}));  // (1, C)
+  // Rows in slots 3 and 0 (not consecutive); one new token per row
+  // (decode) or several (prompt chunks), from an empty or a filled prefix.
+  for (int64_t T : {1, 4}) {
+    const std::vector<int64_t> slots{3, 0}, keys{17, T};
+    auto cache_k = torch::randn({S, heads, context, hs});
+    auto cache_v = torch::randn({S, heads, context, hs});
+    auto qkv = torch::randn({2, T, 3 * C});
+    auto expected_k = cache_k.clone(), expected_v = cache_v.clone();
+    std::vector<at::Tensor> expected;
+    for (size_t b = 0; b < slots.size(); ++b) {
+      const auto start = keys[b] - T;
+      auto rows = qkv[b].view({T, 3, heads, hs}).permute({1, 2, 0, 3});
+      // rows: (3, nh, T, hs)
+      expected_k[slots[b]].narrow(1, start, T).copy_(rows[1]);
+      expected_v[slots[b]].narrow(1, start, T).copy_(rows[2]);
+      auto k = expected_k[slots[b]].narrow(1, 0, keys[b]);  // (nh, n, hs)
+      auto v = expected_v[slots[b]].narrow(1, 0, keys[b]);  // (nh, n, hs)
+      auto scores = torch::matmul(rows[0], k.transpose(1, 2)) /
+                    std::sqrt(double(hs));  // (nh, T, n)
+      // Query t sees positions up to start + t.
+      auto future = torch::arange(keys[b]).view({1, keys[b]}) >
+                    (torch::arange(T) + start).view({T, 1});  // (T, n)
+      auto weights = torch::softmax(scores.masked_fill(
+          future, -std::numeric_limits<float>::infinity()), -1);
+      expected.push_back(
+          torch::matmul(weights, v).permute({1, 0, 2}).reshape({T, C}));
+    }
+    CAPTURE(T);
+    REQUIRE(cached_attention_applies(qkv, cache_k, cache_v));
+    auto out = cached_attention(qkv, cache_k, cache_v, slots, keys);
+    CHECK(out.sizes() == torch::IntArrayRef({2, T, C}));
+    CHECK(max_abs_diff(out.view({2 * T, C}), torch::cat(expected, 0)) <=
+          1e-5);
+    CHECK(torch::equal(cache_k, expected_k));
+    CHECK(torch::equal(cache_v, expected_v));
   }
-  REQUIRE(decode_attention_applies(qkv, cache_k, cache_v));
-  auto out = decode_attention(qkv, cache_k, cache_v, slots, keys);
-  CHECK(out.sizes() == torch::IntArrayRef({2, 1, C}));
-  CHECK(max_abs_diff(out.view({2, C}), torch::cat(expected, 0)) <= 1e-5);
-  CHECK(torch::equal(cache_k, expected_k));
-  CHECK(torch::equal(cache_v, expected_v));
 }
 
-TEST_CASE("decode attention refuses slots and lengths outside the cache",
+TEST_CASE("cached attention refuses slots and lengths outside the cache",
           "[unit]") {
   c10::InferenceMode inference;
   auto cache_k = torch::zeros({2, 2, 8, 4});
   auto cache_v = torch::zeros({2, 2, 8, 4});
   auto qkv = torch::zeros({1, 1, 24});
-  CHECK_THROWS_AS(decode_attention(qkv, cache_k, cache_v, {2}, {1}),
+  CHECK_THROWS_AS(cached_attention(qkv, cache_k, cache_v, {2}, {1}),
                   std::invalid_argument);
-  CHECK_THROWS_AS(decode_attention(qkv, cache_k, cache_v, {0}, {9}),
+  CHECK_THROWS_AS(cached_attention(qkv, cache_k, cache_v, {0}, {9}),
                   std::invalid_argument);
-  CHECK_THROWS_AS(decode_attention(qkv, cache_k, cache_v, {0}, {0}),
+  CHECK_THROWS_AS(cached_attention(qkv, cache_k, cache_v, {0}, {0}),
                   std::invalid_argument);
-  CHECK_THROWS_AS(decode_attention(qkv, cache_k, cache_v, {0, 1}, {1, 1}),
+  CHECK_THROWS_AS(cached_attention(qkv, cache_k, cache_v, {0, 1}, {1, 1}),
+                  std::invalid_argument);
+  // Two new tokens need two positions.
+  CHECK_THROWS_AS(cached_attention(torch::zeros({1, 2, 24}), cache_k, cache_v,
+                                   {0}, {1}),
                   std::invalid_argument);
   CHECK(torch::equal(cache_k, torch::zeros({2, 2, 8, 4})));
 }
