@@ -282,6 +282,9 @@ std::vector<at::Tensor> gptImpl::forward_cached(
     rows.push_back(drop(wte(g.idx) + wpe(plans.back().positions))
                        .view({B * T, C}));  // (B*T, C)
   }
+  for (const auto& g : groups)
+    for (auto slot : g.slots)
+      cache.commit(slot, cache.length(slot) + g.idx.size(1));
   auto x = join_rows(rows);  // (R, C)
   for (int64_t l = 0; l < config_.n_layer; ++l)
     x = h[l]->as<block>()->forward_cached(x, cache.keys(l), cache.values(l),

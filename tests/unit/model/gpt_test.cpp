@@ -2,6 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "model/kv_cache.hpp"
 
 // LibTorch pulls in glog, whose CHECK aborts; Catch's CHECK must win.
@@ -204,6 +207,52 @@ TEST_CASE("a new kv cache is all zeros and writable in every layer",
                       * config.head_dim()));
     }
   }
+}
+
+TEST_CASE("kv cache commits a slot's memory in blocks ahead of writes",
+          "[unit]") {
+  auto config = tiny_config();
+  config.context = 256;
+  config.d_model = 64;
+  config.n_head = 2;  // head size 32: 64 positions are two 4 KB pages
+  kv_cache cache(config, 2, torch::kCPU, torch::kFloat);
+  const auto slot = cache.acquire();
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  // Whether the page holding (slot, head, position) is in memory.
+  auto resident = [&](at::Tensor& t, int64_t head, int64_t position) {
+    const auto at = reinterpret_cast<uintptr_t>(
+        t[slot][head][position].data_ptr<float>());
+    unsigned char in_core = 0;
+    REQUIRE(::mincore(reinterpret_cast<void*>(at / page * page), 1,
+                      &in_core) == 0);
+    return (in_core & 1) != 0;
+  };
+  // Whether this kernel commits pages in bulk (Linux >= 5.14); without it
+  // commit() leaves the memory to the first writes.
+  bool bulk_commits = false;
+#if defined(MADV_POPULATE_WRITE)
+  void* probe = ::mmap(nullptr, page, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(probe != MAP_FAILED);
+  bulk_commits = ::madvise(probe, page, MADV_POPULATE_WRITE) == 0;
+  ::munmap(probe, page);
+#endif
+  CHECK_FALSE(resident(cache.keys(0), 0, 0));
+  cache.commit(slot, 1);
+  if (bulk_commits) {
+    for (int64_t l = 0; l < config.n_layer; ++l)
+      for (auto* t : {&cache.keys(l), &cache.values(l)})
+        for (int64_t h = 0; h < config.n_head; ++h) {
+          CHECK(resident(*t, h, 0));
+          CHECK(resident(*t, h, 63));
+          CHECK_FALSE(resident(*t, h, 192));
+        }
+    cache.commit(slot, 100000);  // clamped to the context
+    CHECK(resident(cache.values(1), 1, 255));
+  }
+  CHECK(cache.length(slot) == 0);
+  CHECK(cache.keys(0).abs().sum().item<double>() == 0);
+  CHECK_THROWS_WITH(cache.commit(1, 1), Catch::Contains("not acquired"));
 }
 
 TEST_CASE("activation checkpointing gives the same gradients", "[unit]") {
