@@ -42,8 +42,8 @@ struct options {
   /// Prompt length of the prefill measurement; 0: half the context.
   int64_t prefill = 0;
   /// Tokens per cached forward of the prefill, as worker.prefill_chunk
-  /// (64 by default) feeds them to the engine.
-  int64_t prefill_chunk = 64;
+  /// (128 by default) feeds them to the engine.
+  int64_t prefill_chunk = 128;
   std::vector<int64_t> batches{1, 8, 32};
   /// The cached decode's matmul weights, "fp32" or "bf16"; the naive
   /// baseline stays fp32, so "same tokens" checks bf16 against fp32.

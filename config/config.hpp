@@ -87,6 +87,9 @@ struct worker_config {
   int max_batch = 16;
   /// Most sequences waiting for a batch slot; more are refused.
   int max_queue = 64;
+  /// Most prompt tokens prefilled per step: a long prompt is spread over
+  /// steps instead of stalling the running streams for its whole prefill.
+  int prefill_chunk = 128;
   /// KV-cache slots per model beyond max_batch that keep finished
   /// sequences' prefixes for the next turn; 0 turns prefix reuse off.
   int prefix_cache_slots = 4;

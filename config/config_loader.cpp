@@ -295,6 +295,11 @@ const std::vector<field>& fields() {
                   "most sequences waiting for a batch slot",
                   [](auto& c) -> auto& { return c.worker.max_queue; }, 0,
                   1 << 20),
+    integer_field("worker.prefill_chunk", "",
+                  "most prompt tokens prefilled per step (a long prompt is "
+                  "spread over steps between the running streams' tokens)",
+                  [](auto& c) -> auto& { return c.worker.prefill_chunk; }, 1,
+                  1 << 16),
     integer_field("worker.prefix_cache_slots", "",
                   "KV-cache slots beyond max_batch that keep prefixes for "
                   "the next turn (0: no prefix reuse)",

@@ -68,6 +68,7 @@ std::unique_ptr<chat::worker::engine> start_engine(const chat::config& cfg) {
   options.precision = cfg.worker.precision;
   options.max_batch = cfg.worker.max_batch;
   options.max_queue = cfg.worker.max_queue;
+  options.prefill_chunk = cfg.worker.prefill_chunk;
   options.prefix_cache_slots = cfg.worker.prefix_cache_slots;
   options.compute_threads = cfg.worker.compute_threads;
   try {

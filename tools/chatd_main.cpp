@@ -116,6 +116,8 @@ int run(const chat::config& cfg) {
                      std::to_string(cfg.worker.max_batch),
                      "--worker.max_queue",
                      std::to_string(cfg.worker.max_queue),
+                     "--worker.prefill_chunk",
+                     std::to_string(cfg.worker.prefill_chunk),
                      "--worker.prefix_cache_slots",
                      std::to_string(cfg.worker.prefix_cache_slots),
                      "--worker.compute_threads",

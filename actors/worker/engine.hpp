@@ -33,10 +33,12 @@ struct engine_options {
   /// Most sequences waiting for a slot; more are refused with queue_full.
   int max_queue = 64;
   /// Most prompt tokens prefilled per step, so a long prompt is spread over
-  /// several steps instead of stalling the running streams. 64 keeps every
-  /// chunk in the CPU linear kernel (at most 64 rows; OpenBLAS above was
-  /// slower): 16 streams gained 12-14% over 128, and ITL p99 fell 330 -> 150 ms.
-  int prefill_chunk = 64;
+  /// several steps instead of stalling the running streams. 16 streams of
+  /// the 100M shape arriving together (reference VM, 3 alternating pairs):
+  /// 128 against 64 brought TTFT p99 from 1352-1505 to 1169-1337 ms at the
+  /// same tokens/s, and raised ITL p99 from 87-91 to 125-140 ms. 96 gave
+  /// 1360-1508 ms.
+  int prefill_chunk = 128;
   /// KV-cache slots of each model beyond max_batch, which keep the cache of
   /// finished sequences so that a prompt extending one (the next turn of a
   /// conversation) prefills only its new tokens. Idle batch slots keep
