@@ -97,8 +97,10 @@ test('a user chats, stops a long reply and finds the history after a reload', as
   assert.equal(await stopped.getAttribute('data-finish-reason'), 'cancelled');
   assert.ok(await page.isEnabled('#send'));
   const stored = await chatd.api('GET', `/api/sessions/${firstSession}`, undefined, userKey);
+  // How many tokens ran before the stop landed is a race with the tiny
+  // model (100 tokens take a few milliseconds; in CI all 100 were once
+  // stored, still as cancelled): the API tests bound it, with retries.
   assert.equal(stored.messages[3].finish_reason, 'cancelled');
-  assert.ok(stored.messages[3].tokens < 100, 'the reply was cut short');
   const sent = 2;
 
   // After a reload the chat shows its whole history, the stopped reply too.
