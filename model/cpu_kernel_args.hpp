@@ -35,8 +35,9 @@ struct gemm_rows {
 /// New tokens' causal attention over their cache slots: the key and value
 /// of query row r go into the cache at position keys[r] - 1 of slot
 /// slots[r] (unless the caller wrote them), then its query attends over
-/// positions [0, keys[r]) of that slot. Work items are (query row, head)
-/// pairs, r * heads + h.
+/// positions [0, keys[r]) of that slot. The row kernel's work items are
+/// (query row, head) pairs, r * heads + h; the span kernel's are (span,
+/// head) pairs, a span being `span` consecutive rows of one slot.
 struct cached_attention_rows {
   const float* qkv;     ///< (R, 3C): q, k, v of each row, heads of hs each
   float* cache_k;       ///< (S, heads, context, hs)
@@ -50,6 +51,9 @@ struct cached_attention_rows {
   /// slot attend to each other's, which no item may write while another
   /// reads.
   bool write_new;
+  /// Rows per span (the span kernel): a prompt chunk's T tokens, at
+  /// consecutive positions of one slot, written to the cache already.
+  int64_t span;
 };
 
 struct cpu_kernels {
@@ -63,6 +67,8 @@ struct cpu_kernels {
   int64_t gemm_columns;         ///< columns of a panel
   void (*cached_attention)(const cached_attention_rows&, int64_t item_begin,
                            int64_t item_end);
+  void (*cached_attention_spans)(const cached_attention_rows&,
+                                 int64_t item_begin, int64_t item_end);
 };
 
 extern const cpu_kernels avx2_kernels;

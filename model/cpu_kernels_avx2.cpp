@@ -11,6 +11,7 @@ const cpu_kernels avx2_kernels{linear_columns<avx2_ops, float>,
                                  gemm_panels<avx2_ops>,
                                  avx2_ops::lanes,
                                  gemm_tile_columns<avx2_ops>,
-                                 cached_attention_items<avx2_ops>};
+                                 cached_attention_items<avx2_ops>,
+                                 cached_attention_spans<avx2_ops>};
 
 }  // namespace chat::model::detail

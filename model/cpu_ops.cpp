@@ -308,9 +308,12 @@ at::Tensor cached_attention(const at::Tensor& qkv, at::Tensor& cache_k,
   const detail::cached_attention_rows args{
       rows, k_data, v_data, row_slots.data(), row_keys.data(),
       out.data_ptr<float>(), heads, hs, context,
-      static_cast<float>(1.0 / std::sqrt(static_cast<double>(hs))), T == 1};
-  const auto kernel = detail::best_cpu_kernels()->cached_attention;
-  run_parts(work, B * T * heads, [&](int64_t b, int64_t e) {
+      static_cast<float>(1.0 / std::sqrt(static_cast<double>(hs))), T == 1,
+      T};
+  const auto* kernels = detail::best_cpu_kernels();
+  const auto kernel =
+      T == 1 ? kernels->cached_attention : kernels->cached_attention_spans;
+  run_parts(work, B * heads, [&](int64_t b, int64_t e) {
     kernel(args, b, e);
   });
   return out;

@@ -3,12 +3,24 @@
 // by the file compiled for its instruction set. A flavour provides: reg,
 // lanes, zero(), load(p), load_first(p, n) (the first n floats, the rest
 // zero), load_bf16(p) (16-bit bfloat16s widened to fp32), store(p, v),
-// store_first(p, n, v), splat(x), fma(a, b, acc), add(a, b), mul(a, b),
-// sum(reg).
+// store_first(p, n, v), splat(x), fma(a, b, acc), add(a, b), sub(a, b),
+// mul(a, b), max(a, b), exp(reg) (glibc's vector expf: within 4 ulp), sum(reg)
+// and largest(reg) (the lanes' sum and maximum).
 
 #include <immintrin.h>
 
 #include <cstdint>
+
+// libmvec (glibc) under the x86-64 vector function ABI's names: expf over
+// 16 lanes (AVX512) and 8 lanes (AVX2).
+extern "C" {
+#if defined(__AVX512F__)
+__m512 _ZGVeN16v_expf(__m512 x);
+#endif
+#if defined(__AVX2__)
+__m256 _ZGVdN8v_expf(__m256 x);
+#endif
+}
 
 namespace chat::model::detail {
 
@@ -18,6 +30,13 @@ inline float sum_lanes(__m256 v) {
       _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 pairs = _mm_add_ps(halves, _mm_movehl_ps(halves, halves));
   return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps(pairs, pairs, 1)));
+}
+
+inline float largest_lane(__m256 v) {
+  const __m128 halves =
+      _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 pairs = _mm_max_ps(halves, _mm_movehl_ps(halves, halves));
+  return _mm_cvtss_f32(_mm_max_ss(pairs, _mm_shuffle_ps(pairs, pairs, 1)));
 }
 #endif
 
@@ -47,16 +66,20 @@ struct avx512_ops {
   static reg splat(float x) { return _mm512_set1_ps(x); }
   static reg fma(reg a, reg b, reg acc) { return _mm512_fmadd_ps(a, b, acc); }
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+  static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  static reg max(reg a, reg b) { return _mm512_maskz_max_ps(0xFFFF, a, b); }
+  static reg exp(reg v) { return _ZGVeN16v_expf(v); }
   // The zero-masked forms: the plain ones (and _mm512_reduce_add_ps) use
   // _mm512_undefined_*, which trips -Wuninitialized in GCC 12's header.
-  static float sum(reg v) {
+  static __m256 fold(reg v, __m512 (*op)(__m512, __m512)) {
     const reg swapped =
         _mm512_maskz_shuffle_f32x4(0xFFFF, v, v, _MM_SHUFFLE(1, 0, 3, 2));
-    const __m512d pairs = _mm512_castps_pd(_mm512_add_ps(v, swapped));
-    return sum_lanes(
-        _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xFF, pairs, 0)));
+    const __m512d pairs = _mm512_castps_pd(op(v, swapped));
+    return _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xFF, pairs, 0));
   }
+  static float sum(reg v) { return sum_lanes(fold(v, add)); }
+  static float largest(reg v) { return largest_lane(fold(v, max)); }
 };
 #endif
 
@@ -85,8 +108,12 @@ struct avx2_ops {
   static reg splat(float x) { return _mm256_set1_ps(x); }
   static reg fma(reg a, reg b, reg acc) { return _mm256_fmadd_ps(a, b, acc); }
   static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
+  static reg exp(reg v) { return _ZGVdN8v_expf(v); }
   static float sum(reg v) { return sum_lanes(v); }
+  static float largest(reg v) { return largest_lane(v); }
 };
 #endif
 

@@ -6,10 +6,12 @@
 #include <cmath>
 #include <limits>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
 
+#include "model/cpu_kernel_args.hpp"
 #include "model/cpu_thread_team.hpp"
 
 // LibTorch pulls in glog, whose CHECK aborts; Catch's CHECK must win.
@@ -17,6 +19,8 @@
 #include <catch2/catch.hpp>
 
 using namespace chat::model;
+// Catch has a namespace detail too.
+namespace kernel_detail = chat::model::detail;
 
 namespace {
 
@@ -230,11 +234,13 @@ TEST_CASE("cached attention writes the new keys and equals the reference",
           "[unit]") {
   torch::manual_seed(11);
   c10::InferenceMode inference;
-  const int64_t S = 5, heads = 3, context = 40, hs = 12, C = heads * hs;
+  const int64_t S = 5, heads = 3, context = 60, hs = 12, C = heads * hs;
   // Rows in slots 3 and 0 (not consecutive); one new token per row
-  // (decode) or several (prompt chunks), from an empty or a filled prefix.
-  for (int64_t T : {1, 4}) {
-    const std::vector<int64_t> slots{3, 0}, keys{17, T};
+  // (decode) or several (prompt chunks: fewer and more than the span
+  // kernel's 8 queries per pass, prefixes across its 8- or 16-key tiles),
+  // from an empty or a filled prefix.
+  for (int64_t T : {1, 4, 13, 37}) {
+    const std::vector<int64_t> slots{3, 0}, keys{T + 19, T};
     auto cache_k = torch::randn({S, heads, context, hs});
     auto cache_v = torch::randn({S, heads, context, hs});
     auto qkv = torch::randn({2, T, 3 * C});
@@ -267,6 +273,41 @@ TEST_CASE("cached attention writes the new keys and equals the reference",
     CHECK(torch::equal(cache_k, expected_k));
     CHECK(torch::equal(cache_v, expected_v));
   }
+}
+
+TEST_CASE("every instruction set's span kernel equals its row kernel",
+          "[unit]") {
+  // The process runs the best kernels only; this checks the others too.
+  torch::manual_seed(12);
+  const int64_t heads = 2, context = 70;
+  std::vector<std::pair<const char*, const kernel_detail::cpu_kernels*>>
+      flavours;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    flavours.emplace_back("avx2", &kernel_detail::avx2_kernels);
+  if (__builtin_cpu_supports("avx512f"))
+    flavours.emplace_back("avx512", &kernel_detail::avx512_kernels);
+  for (const auto& [name, kernels] : flavours)
+    for (int64_t hs : {5, 16, 24})
+      for (int64_t T : {2, 9, 17}) {
+        const int64_t C = heads * hs, first = 30;  // keys of query 0
+        auto cache_k = torch::randn({2, heads, context, hs});
+        auto cache_v = torch::randn({2, heads, context, hs});
+        auto qkv = torch::randn({T, 3 * C});
+        std::vector<int64_t> slots(T, 1), keys(T);
+        for (int64_t t = 0; t < T; ++t) keys[t] = first + t;
+        auto by_rows = torch::zeros({T, C}), by_span = torch::full({T, C}, 7.0);
+        kernel_detail::cached_attention_rows args{
+            qkv.data_ptr<float>(), cache_k.data_ptr<float>(),
+            cache_v.data_ptr<float>(), slots.data(), keys.data(),
+            by_rows.data_ptr<float>(), heads, hs, context,
+            static_cast<float>(1.0 / std::sqrt(double(hs))), false, T};
+        kernels->cached_attention(args, 0, T * heads);
+        args.out = by_span.data_ptr<float>();
+        kernels->cached_attention_spans(args, 0, heads);
+        CAPTURE(name, hs, T);
+        CHECK(max_abs_diff(by_span, by_rows) <= 1e-5);
+      }
 }
 
 TEST_CASE("cached attention refuses slots and lengths outside the cache",
