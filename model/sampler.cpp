@@ -1,17 +1,65 @@
 #include "model/sampler.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 namespace chat::model {
 
+namespace {
+
+struct weighted_token {
+  float weight;
+  int32_t id;
+};
+
+bool heavier(const weighted_token& a, const weighted_token& b) {
+  return a.weight > b.weight;
+}
+
+/// Logits (V) as contiguous host floats.
+at::Tensor host_floats(const at::Tensor& logits) {
+  return logits.to(torch::kCPU, torch::kFloat).contiguous().view({-1});
+}
+
+/// Keeps the smallest prefix, heaviest first, whose mass before its last
+/// token is under `share` of `total` (the most likely token always stays);
+/// returns the prefix's mass. Orders the tokens in rounds (64, then 4x more
+/// each), not all at once.
+double keep_top_mass(std::vector<weighted_token>& tokens, double total,
+                     double share) {
+  const double enough = share * total;
+  double before = 0;
+  size_t kept = 0, ordered = 0;
+  for (size_t round = 64; kept == ordered && ordered < tokens.size();
+       round *= 4) {
+    const size_t next = std::min(tokens.size(), ordered + round);
+    std::partial_sort(tokens.begin() + static_cast<std::ptrdiff_t>(ordered),
+                      tokens.begin() + static_cast<std::ptrdiff_t>(next),
+                      tokens.end(), heavier);
+    ordered = next;
+    while (kept < ordered && before < enough)
+      before += tokens[kept++].weight;
+  }
+  tokens.resize(kept);
+  return before;
+}
+
+}  // namespace
+
+struct sampler::kept_tokens {
+  std::vector<weighted_token> tokens;
+  double total = 0;  ///< their weights' sum
+};
+
 sampler::sampler(const sampling_params& params)
-    : params_(params),
-      generator_(at::make_generator<at::CPUGeneratorImpl>(params.seed)) {
+    : params_(params), generator_(params.seed) {
   if (!(params.temperature >= 0.0))
     throw std::runtime_error("sampler: temperature " +
                              std::to_string(params.temperature) +
@@ -24,34 +72,80 @@ sampler::sampler(const sampling_params& params)
                              " is outside (0, 1]; use 1 to keep all tokens");
 }
 
-at::Tensor sampler::distribution(const at::Tensor& logits) const {
-  auto x = logits.to(torch::kCPU, torch::kFloat).view({-1});  // (V)
-  const auto V = x.size(0);
-  if (params_.temperature == 0.0 || params_.top_k == 1)
-    return torch::zeros({V}).index_fill_(0, x.argmax(), 1.0f);  // (V)
-  x = x / params_.temperature;  // (V)
-  const float neg_inf = -std::numeric_limits<float>::infinity();
+sampler::kept_tokens sampler::kept(const at::Tensor& logits) const {
+  const auto x = host_floats(logits);  // (V)
+  const float* l = x.data_ptr<float>();
+  const auto V = x.numel();
+  if (V >= std::numeric_limits<int32_t>::max())
+    throw std::runtime_error("sampler: too many logits");
+  // NaN logits are never drawn: every comparison with them is false. The
+  // vectorised max sees them; then the largest other is looked for.
+  const float inf = std::numeric_limits<float>::infinity();
+  float top = x.max().item<float>();
+  if (std::isnan(top)) {
+    top = -inf;
+    for (int64_t i = 0; i < V; ++i) top = std::max(top, l[i]);
+  }
+  if (top == -inf)
+    throw std::runtime_error("sampler: no token has a finite logit");
+  // top_k keeps every token at least as likely as the k-th, ties included.
+  float floor = -inf;
   if (params_.top_k > 0 && params_.top_k < V) {
-    auto kth = std::get<0>(x.topk(params_.top_k)).select(0, params_.top_k - 1);
-    x = x.masked_fill(x < kth, neg_inf);  // (V)
+    std::vector<float> values;
+    for (int64_t i = 0; i < V; ++i)
+      if (!std::isnan(l[i])) values.push_back(l[i]);
+    if (params_.top_k < static_cast<int64_t>(values.size())) {
+      const auto kth = values.begin() + (params_.top_k - 1);
+      std::nth_element(values.begin(), kth, values.end(), std::greater<>());
+      floor = *kth;
+    }
   }
-  if (params_.top_p < 1.0) {
-    auto [sorted, order] = x.sort(/*dim=*/0, /*descending=*/true);  // (V)
-    auto cum = sorted.softmax(0).cumsum(0);                           // (V)
-    // Drop a token when the mass before it already reaches top_p; the most
-    // likely token always stays.
-    auto drop_sorted = (cum - sorted.softmax(0)) >= params_.top_p;  // (V)
-    auto drop = torch::zeros_like(drop_sorted).scatter_(0, order, drop_sorted);
-    x = x.masked_fill(drop, neg_inf);  // (V)
+  const auto weights =
+      ((x - top) * (1.0 / params_.temperature)).exp_();  // (V), vectorised
+  const float* w = weights.data_ptr<float>();
+  std::vector<weighted_token> tokens;
+  tokens.reserve(static_cast<size_t>(
+      params_.top_k > 0 ? std::min<int64_t>(params_.top_k, V) : V));
+  double total = 0;
+  for (int64_t i = 0; i < V; ++i) {
+    // An infinite top makes its own weight NaN: 1.
+    const float weight = l[i] == top ? 1.0f : w[i];
+    if (l[i] >= floor && weight > 0.0f) {
+      tokens.push_back({weight, static_cast<int32_t>(i)});
+      total += weight;
+    }
   }
-  return x.softmax(0);  // (V)
+  if (params_.top_p < 1.0)
+    total = keep_top_mass(tokens, total, params_.top_p);
+  return {std::move(tokens), total};
+}
+
+at::Tensor sampler::distribution(const at::Tensor& logits) const {
+  const auto V = logits.numel();
+  if (params_.temperature == 0.0 || params_.top_k == 1)
+    return torch::zeros({V}).index_fill_(0, host_floats(logits).argmax(),
+                                         1.0f);  // (V)
+  const auto k = kept(logits);
+  auto p = torch::zeros({V});  // (V)
+  auto* out = p.data_ptr<float>();
+  for (const auto& t : k.tokens)
+    out[t.id] = static_cast<float>(t.weight / k.total);
+  return p;
 }
 
 int64_t sampler::sample(const at::Tensor& logits) {
-  auto probs = distribution(logits);  // (V)
   if (params_.temperature == 0.0 || params_.top_k == 1)
-    return probs.argmax().item<int64_t>();
-  return torch::multinomial(probs, 1, false, generator_).item<int64_t>();
+    return host_floats(logits).argmax().item<int64_t>();
+  const auto k = kept(logits);
+  // 53 random bits: a double uniform in [0, 1).
+  const double u = static_cast<double>(generator_() >> 11) * 0x1.0p-53;
+  const double point = u * k.total;
+  double below = 0;
+  for (const auto& t : k.tokens) {
+    below += t.weight;
+    if (point < below) return t.id;
+  }
+  return k.tokens.back().id;  // rounding left point at the very top
 }
 
 std::vector<int64_t> sample_batch(const at::Tensor& logits,

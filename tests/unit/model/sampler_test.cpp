@@ -1,6 +1,7 @@
 #include "model/sampler.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include <torch/torch.h>
 
@@ -14,6 +15,26 @@ namespace {
 
 at::Tensor fixed_logits() {
   return torch::tensor({0.1f, 0.2f, 0.3f, 0.4f}).log();  // (4)
+}
+
+/// What the sampler must draw from, in tensor ops over the whole
+/// vocabulary: softmax at the temperature, then top_k (ties kept), then
+/// top_p over the sorted probabilities.
+at::Tensor reference_distribution(at::Tensor x, const sampling_params& p) {
+  x = x / p.temperature;  // (V)
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  if (p.top_k > 0 && p.top_k < x.size(0)) {
+    auto kth = std::get<0>(x.topk(p.top_k)).select(0, p.top_k - 1);
+    x = x.masked_fill(x < kth, neg_inf);  // (V)
+  }
+  if (p.top_p < 1.0) {
+    auto [sorted, order] = x.sort(0, /*descending=*/true);  // (V)
+    auto probs = sorted.softmax(0).to(torch::kDouble);       // (V)
+    auto drop_sorted = (probs.cumsum(0) - probs) >= p.top_p;
+    auto drop = torch::zeros_like(drop_sorted).scatter_(0, order, drop_sorted);
+    x = x.masked_fill(drop, neg_inf);  // (V)
+  }
+  return x.softmax(0);  // (V)
 }
 
 }  // namespace
@@ -51,6 +72,40 @@ TEST_CASE("top_k keeps the k most likely tokens", "[unit]") {
   CHECK(p[3].item<float>() == Approx(0.4 / 0.7));
 }
 
+TEST_CASE("the distribution equals the reference over a full vocabulary",
+          "[unit]") {
+  torch::manual_seed(7);
+  // Peaked logits (few tokens hold top_p: one round of ordering) and flat
+  // ones (most tokens needed: several rounds), with and without top_k.
+  for (double spread : {8.0, 0.5}) {
+    auto logits = torch::randn({32000}) * spread;
+    for (const sampling_params& p :
+         {sampling_params{0.8, 0, 0.95, 1}, sampling_params{1.0, 40, 1.0, 1},
+          sampling_params{1.3, 500, 0.9, 1}, sampling_params{0.7, 0, 0.5, 1},
+          sampling_params{1.0, 0, 1.0, 1}}) {
+      CAPTURE(spread, p.temperature, p.top_k, p.top_p);
+      auto expected = reference_distribution(logits, p);
+      auto got = sampler(p).distribution(logits);
+      CHECK((got > 0).sum().item<int64_t>() ==
+            (expected > 0).sum().item<int64_t>());
+      CHECK((got - expected).abs().max().item<double>() < 1e-6);
+    }
+  }
+}
+
+TEST_CASE("NaN logits are never drawn; no finite logit is an error",
+          "[unit]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  auto logits = torch::tensor({nan, 0.0f, nan, 1.0f});
+  sampler s({1.0, 0, 0.9, 3});
+  for (int i = 0; i < 50; ++i) {
+    const auto token = s.sample(logits);
+    CHECK((token == 1 || token == 3));
+  }
+  CHECK_THROWS_WITH(s.sample(torch::full({3}, nan)),
+                    Catch::Contains("no token has a finite logit"));
+}
+
 TEST_CASE("the same seed gives the same tokens", "[unit]") {
   torch::manual_seed(1337);
   auto logits = torch::randn({50});
@@ -76,6 +131,12 @@ TEST_CASE("sampling frequencies follow a fixed distribution", "[unit]") {
     INFO("token " << t);
     CHECK(std::abs(counts[t] / double(draws) - 0.1 * (t + 1)) < 0.032);
   }
+  // top_p 0.65 keeps tokens 3 and 2: 4/7 and 3/7 of the draws.
+  sampler top_p({1.0, 0, 0.65, 1337});
+  std::vector<int> kept(4, 0);
+  for (int i = 0; i < draws; ++i) ++kept[top_p.sample(logits)];
+  CHECK(kept[0] + kept[1] == 0);
+  CHECK(std::abs(kept[3] / double(draws) - 4.0 / 7.0) < 0.032);
 }
 
 TEST_CASE("sample_batch draws each row with its own sampler", "[unit]") {
