@@ -4,7 +4,11 @@
 # chatd + one chat-worker, loads it with `chatctl bench` at 1 and 16
 # concurrent streams, reads both processes' peak RSS from /proc, then runs
 # decode_bench (the weights' streaming read, batch 1/8/32, cached vs naive
-# recompute, prefill; fp32 and bf16 weights) and train_bench. Compare rows of one run: the machine may be
+# recompute, prefill; fp32 and bf16 weights) and train_bench. The HTTP runs
+# are greedy but for one 16-stream run that samples (temperature 0.8,
+# top_p 0.95) as chat clients do; the random weights give nearly flat
+# distributions there, the sampler's hardest case (top_p keeps most of the
+# vocabulary). Compare rows of one run: the machine may be
 # shared.
 #
 #   bench/run_all.sh [--quick]     # --quick: fewer requests and tokens
@@ -70,14 +74,15 @@ fi
 worker_pid=$(pgrep -P "$chatd_pid" -f chat-worker | head -1)
 export CHATCTL_URL="$url" CHATCTL_KEY=$(cat "$work/data/admin.key")
 
-bench() {  # concurrency requests
+bench() {  # concurrency requests [chatctl bench flags]
   "$build/tools/chatctl" --json bench --concurrency "$1" --requests "$2" \
-    --output-tokens "$output" --prompt-words 32 || true
+    --output-tokens "$output" --prompt-words 32 "${@:3}" || true
 }
 # Warm-up: first-request allocations are not part of the figures.
 "$build/tools/chatctl" bench --requests 1 --output-tokens 8 >/dev/null || true
 single=$(bench 1 "$requests1")
 multi=$(bench 16 "$requests16")
+sampled=$(bench 16 "$requests16" --temperature 0.8 --top-p 0.95)
 peak_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 chatd_kib=$(peak_kib "$chatd_pid")
 worker_kib=$(peak_kib "$worker_pid")
@@ -94,25 +99,30 @@ train=$("$build/bench/train_bench" --shape 100m --steps "$train_steps")
 
 # -- one table --
 python3 - "$single" "$multi" "$chatd_kib" "$worker_kib" "$decode" "$train" \
-  "$decode_bf16" <<'PY'
+  "$decode_bf16" "$sampled" <<'PY'
 import json, re, sys
 single, multi = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 chatd_kib, worker_kib = int(sys.argv[3]), int(sys.argv[4])
 decode, train, decode_bf16 = sys.argv[5], sys.argv[6], sys.argv[7]
+sampled = json.loads(sys.argv[8])
 rows = []
 def row(what, value, target=""):
     rows.append((what, value, target))
-def serving(name, r, target):
+def serving(name, r, target="", ttft_target="", itl=True):
     row(f"HTTP {name}: output tok/s", f"{r['output_tokens_per_s']:.1f}", target)
     row(f"HTTP {name}: errors / requests", f"{r['errors']} / {r['requests']}",
         "0 errors" if target else "")
     row(f"HTTP {name}: TTFT p50 / p99 ms",
-        f"{r['ttft_ms']['p50']:.0f} / {r['ttft_ms']['p99']:.0f}",
-        "p99 <= 1500" if name.startswith("16") else "")
-    row(f"HTTP {name}: ITL p50 / p99 ms",
-        f"{r['inter_token_ms']['p50']:.1f} / {r['inter_token_ms']['p99']:.1f}")
+        f"{r['ttft_ms']['p50']:.0f} / {r['ttft_ms']['p99']:.0f}", ttft_target)
+    if itl:
+        row(f"HTTP {name}: ITL p50 / p99 ms",
+            f"{r['inter_token_ms']['p50']:.1f} / "
+            f"{r['inter_token_ms']['p99']:.1f}")
 serving("1 stream", single, ">= 110")
-serving("16 streams", multi, ">= 300")
+serving("16 streams", multi, ">= 300", "p99 <= 1500")
+# Sampling also draws ids the tokenizer lacks (make_bench_model), which
+# stream no text: the gaps between text chunks are no inter-token latency.
+serving("16 streams sampled", sampled, itl=False)
 for m in re.finditer(r"^\s*(\d+) \|\s*([\d.]+) \(\d+ new\) \|\s*([\d.]+)",
                      decode, re.M):
     b, cached, naive = m.groups()

@@ -19,36 +19,46 @@ struct weighted_token {
   int32_t id;
 };
 
-bool heavier(const weighted_token& a, const weighted_token& b) {
-  return a.weight > b.weight;
-}
-
 /// Logits (V) as contiguous host floats.
 at::Tensor host_floats(const at::Tensor& logits) {
   return logits.to(torch::kCPU, torch::kFloat).contiguous().view({-1});
 }
 
-/// Keeps the smallest prefix, heaviest first, whose mass before its last
-/// token is under `share` of `total` (the most likely token always stays);
-/// returns the prefix's mass. Orders the tokens in rounds (64, then 4x more
-/// each), not all at once.
+/// Keeps the smallest set of heaviest tokens whose mass reaches `share` of
+/// `total` (a token stays while the heavier ones hold less than that, so
+/// the most likely one always does); returns the set's mass. A quickselect
+/// on mass, linear in the vocabulary on average, where sorting the whole
+/// vocabulary would be O(V log V): flat distributions keep most of it.
 double keep_top_mass(std::vector<weighted_token>& tokens, double total,
                      double share) {
-  const double enough = share * total;
-  double before = 0;
-  size_t kept = 0, ordered = 0;
-  for (size_t round = 64; kept == ordered && ordered < tokens.size();
-       round *= 4) {
-    const size_t next = std::min(tokens.size(), ordered + round);
-    std::partial_sort(tokens.begin() + static_cast<std::ptrdiff_t>(ordered),
-                      tokens.begin() + static_cast<std::ptrdiff_t>(next),
-                      tokens.end(), heavier);
-    ordered = next;
-    while (kept < ordered && before < enough)
-      before += tokens[kept++].weight;
+  double need = share * total;  // mass the kept tokens must still reach
+  double kept_mass = 0;
+  auto kept = tokens.begin(), undecided = tokens.end();
+  while (kept != undecided && need > 0) {
+    const auto middle = kept + (undecided - kept) / 2;
+    const float pivot =
+        std::max(std::min(kept->weight, middle->weight),
+                 std::min(std::max(kept->weight, middle->weight),
+                          (undecided - 1)->weight));  // median of 3
+    const auto heavy_end = std::partition(
+        kept, undecided, [&](const auto& t) { return t.weight > pivot; });
+    const auto equal_end = std::partition(
+        heavy_end, undecided, [&](const auto& t) { return t.weight == pivot; });
+    double heavy = 0;
+    for (auto t = kept; t != heavy_end; ++t) heavy += t->weight;
+    if (heavy >= need) {  // the set ends among the heavier ones
+      undecided = heavy_end;
+      continue;
+    }
+    need -= heavy;
+    kept_mass += heavy;
+    for (kept = heavy_end; kept != equal_end && need > 0; ++kept) {
+      need -= kept->weight;
+      kept_mass += kept->weight;
+    }
   }
-  tokens.resize(kept);
-  return before;
+  tokens.erase(kept, tokens.end());
+  return kept_mass;
 }
 
 }  // namespace

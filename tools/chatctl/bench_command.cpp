@@ -198,6 +198,8 @@ json bench_request_body(const bench_options& o, int index) {
     body["messages"] = {{{"role", "user"}, {"content", prompt}}};
   else
     body["prompt"] = prompt;
+  if (o.top_p < 1)
+    body["top_p"] = o.top_p;
   if (o.ignore_eos)
     body["ignore_eos"] = true;
   if (!o.model.empty())

@@ -19,6 +19,8 @@ const char* const bench_usage = R"(Usage: chatctl bench [options]
                        so every reply is exactly --output-tokens long
                        (default on; turn off for servers that refuse it)
   --temperature T      sampling temperature (default 0, greedy)
+  --top-p P            nucleus sampling: keep the likeliest tokens holding
+                       P of the mass, 0 < P <= 1 (default 1: all; not sent)
   --api chat|completions
                        /v1/chat/completions (default) or /v1/completions
   --model NAME         the model field (default: none, the server's)
@@ -118,8 +120,8 @@ base_url parse_base_url(const std::string& url) {
 bench_options parse_bench_options(const command_line& cl) {
   // Flags bench does not know are typos: refuse them rather than ignore.
   reject_unknown_flags(cl, {"concurrency", "requests", "prompt-words",
-                            "output-tokens", "ignore-eos", "temperature", "api",
-                            "model", "timeout"});
+                            "output-tokens", "ignore-eos", "temperature", "top-p",
+                            "api", "model", "timeout"});
   bench_options o;
   o.server = parse_base_url(cl.url);
   o.server.to.ca_file = cl.ca_file;
@@ -131,6 +133,10 @@ bench_options parse_bench_options(const command_line& cl) {
   o.output_tokens = int_flag(cl, "output-tokens", o.output_tokens, 1, most);
   o.timeout_s = int_flag(cl, "timeout", o.timeout_s, 1, 24 * 3600);
   o.temperature = number_flag(cl, "temperature", o.temperature, 0, 2);
+  o.top_p = number_flag(cl, "top-p", o.top_p, 0, 1);
+  if (o.top_p == 0)
+    throw cli_error("--top-p must be above 0 (got '" + cl.flag("top-p")
+                    + "')");
   const auto ignore_eos = cl.flag("ignore-eos", "on");
   if (ignore_eos != "on" && ignore_eos != "off")
     throw cli_error("--ignore-eos must be on or off (got '" + ignore_eos

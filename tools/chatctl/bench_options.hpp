@@ -37,6 +37,8 @@ struct bench_options {
   /// Sends `ignore_eos` so every reply has exactly output_tokens tokens.
   bool ignore_eos = true;
   double temperature = 0;
+  /// top_p of every request; 1 (all tokens) is not sent.
+  double top_p = 1;
   /// POST /v1/chat/completions, or /v1/completions when false.
   bool chat = true;
   /// The `model` field; none sent when empty.

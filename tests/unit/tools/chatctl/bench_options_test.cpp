@@ -65,6 +65,7 @@ TEST_CASE("parse_bench_options has defaults for every flag", "[unit]") {
   CHECK(o.ignore_eos);
   CHECK(o.chat);
   CHECK(o.temperature == 0);
+  CHECK(o.top_p == 1);
   CHECK(o.key == "sk-test");
   CHECK(o.model.empty());
 }
@@ -73,7 +74,7 @@ TEST_CASE("parse_bench_options reads every flag", "[unit]") {
   auto cl = with_flags(
     {{"concurrency", "16"}, {"requests", "64"}, {"prompt-words", "100"},
      {"output-tokens", "32"}, {"ignore-eos", "off"}, {"temperature", "0.7"},
-     {"api", "completions"}, {"model", "m"}, {"timeout", "5"}},
+     {"top-p", "0.9"}, {"api", "completions"}, {"model", "m"}, {"timeout", "5"}},
     "https://h:8443");
   cl.ca_file = "/tmp/ca.pem";
   auto o = parse_bench_options(cl);
@@ -83,6 +84,7 @@ TEST_CASE("parse_bench_options reads every flag", "[unit]") {
   CHECK(o.output_tokens == 32);
   CHECK_FALSE(o.ignore_eos);
   CHECK(o.temperature == Approx(0.7));
+  CHECK(o.top_p == Approx(0.9));
   CHECK_FALSE(o.chat);
   CHECK(o.model == "m");
   CHECK(o.timeout_s == 5);
@@ -102,6 +104,10 @@ TEST_CASE("parse_bench_options names the flag that is wrong", "[unit]") {
              Catch::Contains("--temperature"));
   CHECK_THAT(error_of(with_flags({{"temperature", "nan"}})),
              Catch::Contains("--temperature"));
+  CHECK_THAT(error_of(with_flags({{"top-p", "0"}})),
+             Catch::Contains("--top-p"));
+  CHECK_THAT(error_of(with_flags({{"top-p", "1.5"}})),
+             Catch::Contains("--top-p"));
   CHECK_THAT(error_of(with_flags({{"ignore-eos", "yes"}})),
              Catch::Contains("--ignore-eos"));
   CHECK_THAT(error_of(with_flags({{"api", "embeddings"}})),

@@ -98,6 +98,7 @@ TEST_CASE("bench_request_body asks for a fixed-length streamed reply",
   CHECK(body["max_tokens"] == 64);
   CHECK(body["ignore_eos"] == true);
   CHECK(body["temperature"] == 0.0);
+  CHECK_FALSE(body.contains("top_p"));
   CHECK_FALSE(body.contains("model"));
   const auto prompt = body["messages"][0]["content"].get<std::string>();
   CHECK(prompt.rfind("3:", 0) == 0);
@@ -107,7 +108,9 @@ TEST_CASE("bench_request_body asks for a fixed-length streamed reply",
   o.chat = false;
   o.ignore_eos = false;
   o.model = "m1";
+  o.top_p = 0.95;
   auto raw = bench_request_body(o, 0);
+  CHECK(raw["top_p"] == 0.95);
   CHECK(raw["prompt"].is_string());
   CHECK_FALSE(raw.contains("messages"));
   CHECK_FALSE(raw.contains("ignore_eos"));
