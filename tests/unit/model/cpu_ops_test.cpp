@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include "model/cpu_gemm_kernel.hpp"
 #include "model/cpu_kernel_args.hpp"
 #include "model/cpu_thread_team.hpp"
 
@@ -26,6 +27,21 @@ namespace {
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a - b).abs().max().item<double>();
+}
+
+/// Every instruction set's kernels this CPU runs; the process itself uses
+/// only the best.
+std::vector<std::pair<const char*, const kernel_detail::cpu_kernels*>>
+instruction_sets() {
+  std::vector<std::pair<const char*, const kernel_detail::cpu_kernels*>> sets;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    sets.emplace_back("avx2", &kernel_detail::avx2_kernels);
+  if (__builtin_cpu_supports("avx512f"))
+    sets.emplace_back("avx512", &kernel_detail::avx512_kernels);
+#endif
+  return sets;
 }
 
 }  // namespace
@@ -275,19 +291,42 @@ TEST_CASE("cached attention writes the new keys and equals the reference",
   }
 }
 
+TEST_CASE("every instruction set's packed kernel equals at::linear",
+          "[unit]") {
+  torch::manual_seed(13);
+  const int64_t M = 37, K = 29, N = 27;  // no whole blocks anywhere
+  auto w = torch::randn({N, K}), bias = torch::randn({N});
+  auto rows = torch::randn({M, K});
+  auto columns = torch::randn({K, M + 3});  // rows are its first M columns
+  for (const auto& [name, kernels] : instruction_sets())
+    for (bool transposed : {false, true}) {
+      CAPTURE(name, transposed);
+      const auto block = kernels->gemm_rows_per_block;
+      const auto padded = (M + block - 1) / block * block;
+      std::vector<float> packed(static_cast<size_t>(padded * K), 7.0f);
+      if (transposed)
+        kernel_detail::gemm_pack_rows(columns.data_ptr<float>(), M, 1, M + 3,
+                                      packed.data(), padded, 0, K);
+      else
+        kernel_detail::gemm_pack_rows(rows.data_ptr<float>(), M, K, 1,
+                                      packed.data(), padded, 0, K);
+      auto y = torch::empty({M, N});
+      const kernel_detail::gemm_rows args{packed.data(), padded,
+                                          w.data_ptr<float>(),
+                                          bias.data_ptr<float>(),
+                                          y.data_ptr<float>(), M, N, K};
+      kernels->gemm_panels(args, 0, (N + kernels->gemm_columns - 1) /
+                                        kernels->gemm_columns);
+      auto x = transposed ? columns.narrow(1, 0, M).t() : rows;
+      CHECK(max_abs_diff(y, at::linear(x, w, bias)) <= 1e-4);
+    }
+}
+
 TEST_CASE("every instruction set's span kernel equals its row kernel",
           "[unit]") {
-  // The process runs the best kernels only; this checks the others too.
   torch::manual_seed(12);
   const int64_t heads = 2, context = 70;
-  std::vector<std::pair<const char*, const kernel_detail::cpu_kernels*>>
-      flavours;
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    flavours.emplace_back("avx2", &kernel_detail::avx2_kernels);
-  if (__builtin_cpu_supports("avx512f"))
-    flavours.emplace_back("avx512", &kernel_detail::avx512_kernels);
-  for (const auto& [name, kernels] : flavours)
+  for (const auto& [name, kernels] : instruction_sets())
     for (int64_t hs : {5, 16, 24})
       for (int64_t T : {2, 9, 17}) {
         const int64_t C = heads * hs, first = 30;  // keys of query 0
