@@ -7,14 +7,13 @@
 // the general path costs per layer, all on one thread.
 //
 // One new token per row (decode) reads each cached key once: a dot product
-// per key. A prompt chunk's queries share their slot's keys, so there the
+// per key, four keys at a time. A prompt chunk's queries share their slot's keys, so there the
 // keys are transposed a block of V::lanes at a time and each query's scores
 // for the block come from hs multiply-adds into one register, several
 // queries at once (a small matrix product, bound by arithmetic rather than
 // by latency).
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -34,78 +33,6 @@ float dot(const float* a, const float* b, int64_t n) {
     acc = V::fma(V::load_first(a + i, rest), V::load_first(b + i, rest), acc);
   }
   return V::sum(acc);
-}
-
-/// out += weight * row, over n floats.
-template <class V>
-void add_scaled(float* out, const float* row, float weight, int64_t n) {
-  const auto w = V::splat(weight);
-  int64_t i = 0;
-  for (; i + V::lanes <= n; i += V::lanes)
-    V::store(out + i, V::fma(w, V::load(row + i), V::load(out + i)));
-  if (i < n) {
-    const auto rest = static_cast<int>(n - i);
-    V::store_first(out + i, rest,
-                   V::fma(w, V::load_first(row + i, rest),
-                          V::load_first(out + i, rest)));
-  }
-}
-
-template <class V>
-void cached_attention_items(const cached_attention_rows& a, int64_t begin,
-                            int64_t end) {
-  const int64_t hs = a.head_size, C = a.heads * hs;
-  std::vector<float> scores;
-  for (int64_t item = begin; item < end; ++item) {
-    const int64_t r = item / a.heads, h = item % a.heads;
-    const int64_t n = a.keys[r];
-    const float* row = a.qkv + r * 3 * C;
-    const int64_t head_base = ((a.slots[r] * a.heads + h) * a.context) * hs;
-    float* keys = a.cache_k + head_base;
-    float* values = a.cache_v + head_base;
-    if (a.write_new) {
-      std::memcpy(keys + (n - 1) * hs, row + C + h * hs, hs * sizeof(float));
-      std::memcpy(values + (n - 1) * hs, row + 2 * C + h * hs,
-                  hs * sizeof(float));
-    }
-
-    const float* q = row + h * hs;
-    scores.resize(static_cast<size_t>(n));
-    float top = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < n; ++j) {
-      scores[j] = dot<V>(q, keys + j * hs, hs) * a.scale;
-      top = std::max(top, scores[j]);
-    }
-    float total = 0;
-    for (int64_t j = 0; j < n; ++j) {
-      scores[j] = std::exp(scores[j] - top);
-      total += scores[j];
-    }
-    float* out = a.out + r * C + h * hs;
-    std::fill(out, out + hs, 0.0f);
-    for (int64_t j = 0; j < n; ++j)
-      add_scaled<V>(out, values + j * hs, scores[j] / total, hs);
-  }
-}
-
-/// Queries a span kernel pass handles at once: independent accumulators,
-/// enough to hide the multiply-add latency, few enough for AVX2's registers.
-constexpr int64_t span_queries = 8;
-
-/// Scores (scaled) of queries q[0..span_queries) against the key_tile's
-/// V::lanes keys, (hs, lanes) transposed; rows kept < `kept` are stored.
-template <class V>
-void score_tile(const float* const* q, const float* key_tile, int64_t hs,
-                float scale, float* const* scores, int64_t kept) {
-  typename V::reg acc[span_queries];
-  for (auto& a : acc) a = V::zero();
-  for (int64_t d = 0; d < hs; ++d) {
-    const auto k = V::load(key_tile + d * V::lanes);
-    for (int64_t i = 0; i < span_queries; ++i)
-      acc[i] = V::fma(V::splat(q[i][d]), k, acc[i]);
-  }
-  for (int64_t i = 0; i < kept; ++i)
-    V::store(scores[i], V::mul(acc[i], V::splat(scale)));
 }
 
 /// Turns a row of n scores into exp(score - max) in place; returns their sum.
@@ -134,6 +61,110 @@ float exponentiate(float* row, int64_t n) {
   return total;
 }
 
+/// The floats [c, c + width) of p, width V::lanes or fewer (a head's last
+/// part), the other lanes zero.
+template <class V>
+typename V::reg load_part(const float* p, int64_t c, int width) {
+  return width == V::lanes ? V::load(p + c) : V::load_first(p + c, width);
+}
+
+/// Stores v's first `width` lanes at p + c.
+template <class V>
+void store_part(float* p, int64_t c, int width, typename V::reg v) {
+  if (width == V::lanes)
+    V::store(p + c, v);
+  else
+    V::store_first(p + c, width, v);
+}
+
+/// scores[j] = (q · keys[j]) * scale for keys [0, n), rows of hs floats;
+/// four keys at a time, whose independent sums hide the multiply-add
+/// latency.
+template <class V>
+void score_keys(const float* q, const float* keys, int64_t n, int64_t hs,
+                float scale, float* scores) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    typename V::reg acc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
+    for (int64_t c = 0; c < hs; c += V::lanes) {
+      const auto width = static_cast<int>(std::min<int64_t>(V::lanes, hs - c));
+      const auto qc = load_part<V>(q, c, width);
+      for (int64_t i = 0; i < 4; ++i)
+        acc[i] = V::fma(qc, load_part<V>(keys + (j + i) * hs, c, width),
+                        acc[i]);
+    }
+    for (int64_t i = 0; i < 4; ++i) scores[j + i] = V::sum(acc[i]) * scale;
+  }
+  for (; j < n; ++j) scores[j] = dot<V>(q, keys + j * hs, hs) * scale;
+}
+
+/// out = (weights · values[0..n)) * scale over hs floats; four keys'
+/// products accumulate apart.
+template <class V>
+void weigh_rows(const float* weights, const float* values, int64_t n,
+                int64_t hs, float scale, float* out) {
+  for (int64_t c = 0; c < hs; c += V::lanes) {
+    const auto width = static_cast<int>(std::min<int64_t>(V::lanes, hs - c));
+    typename V::reg acc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4)
+      for (int64_t i = 0; i < 4; ++i)
+        acc[i] = V::fma(V::splat(weights[j + i]),
+                        load_part<V>(values + (j + i) * hs, c, width), acc[i]);
+    for (; j < n; ++j)
+      acc[0] = V::fma(V::splat(weights[j]),
+                      load_part<V>(values + j * hs, c, width), acc[0]);
+    store_part<V>(out, c, width,
+                  V::mul(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])),
+                         V::splat(scale)));
+  }
+}
+
+template <class V>
+void cached_attention_items(const cached_attention_rows& a, int64_t begin,
+                            int64_t end) {
+  const int64_t hs = a.head_size, C = a.heads * hs;
+  thread_local std::vector<float> scores;
+  for (int64_t item = begin; item < end; ++item) {
+    const int64_t r = item / a.heads, h = item % a.heads;
+    const int64_t n = a.keys[r];
+    const float* row = a.qkv + r * 3 * C;
+    const int64_t head_base = ((a.slots[r] * a.heads + h) * a.context) * hs;
+    float* keys = a.cache_k + head_base;
+    float* values = a.cache_v + head_base;
+    if (a.write_new) {
+      std::memcpy(keys + (n - 1) * hs, row + C + h * hs, hs * sizeof(float));
+      std::memcpy(values + (n - 1) * hs, row + 2 * C + h * hs,
+                  hs * sizeof(float));
+    }
+    scores.resize(static_cast<size_t>(n));
+    score_keys<V>(row + h * hs, keys, n, hs, a.scale, scores.data());
+    const float total = exponentiate<V>(scores.data(), n);
+    weigh_rows<V>(scores.data(), values, n, hs, 1.0f / total,
+                  a.out + r * C + h * hs);
+  }
+}
+
+/// Queries a span kernel pass handles at once: independent accumulators,
+/// enough to hide the multiply-add latency, few enough for AVX2's registers.
+constexpr int64_t span_queries = 8;
+
+/// Scores (scaled) of queries q[0..span_queries) against the key_tile's
+/// V::lanes keys, (hs, lanes) transposed; rows kept < `kept` are stored.
+template <class V>
+void score_tile(const float* const* q, const float* key_tile, int64_t hs,
+                float scale, float* const* scores, int64_t kept) {
+  typename V::reg acc[span_queries];
+  for (auto& a : acc) a = V::zero();
+  for (int64_t d = 0; d < hs; ++d) {
+    const auto k = V::load(key_tile + d * V::lanes);
+    for (int64_t i = 0; i < span_queries; ++i)
+      acc[i] = V::fma(V::splat(q[i][d]), k, acc[i]);
+  }
+  for (int64_t i = 0; i < kept; ++i)
+    V::store(scores[i], V::mul(acc[i], V::splat(scale)));
+}
+
 /// out[i] = (weights[i] · values[0..n_i)) * scale[i] over the head's hs
 /// columns, for span_queries queries at once; rows kept < `kept` stored.
 /// Weights past a query's n_i are zero, so all run to the largest n.
@@ -146,19 +177,12 @@ void weigh_values(float* const* weights, const float* values, int64_t n,
     typename V::reg acc[span_queries];
     for (auto& a : acc) a = V::zero();
     for (int64_t j = 0; j < n; ++j) {
-      const float* row = values + j * hs + c;
-      const auto v =
-          width == V::lanes ? V::load(row) : V::load_first(row, width);
+      const auto v = load_part<V>(values + j * hs, c, width);
       for (int64_t i = 0; i < span_queries; ++i)
         acc[i] = V::fma(V::splat(weights[i][j]), v, acc[i]);
     }
-    for (int64_t i = 0; i < kept; ++i) {
-      const auto y = V::mul(acc[i], V::splat(scale[i]));
-      if (width == V::lanes)
-        V::store(out[i] + c, y);
-      else
-        V::store_first(out[i] + c, width, y);
-    }
+    for (int64_t i = 0; i < kept; ++i)
+      store_part<V>(out[i], c, width, V::mul(acc[i], V::splat(scale[i])));
   }
 }
 
