@@ -8,7 +8,7 @@
 //                [--new-tokens N] [--naive-tokens N] [--prefill N]
 //                [--prefill-chunk N]
 //                [--batches 1,8,32] [--weights fp32|bf16]
-//                [--pages huge|normal]
+//                [--cache fp32|bf16] [--pages huge|normal]
 //
 // The naive baseline's cost per token grows with the sequence, so timing
 // only its first --naive-tokens tokens flatters it: the speedup printed is a
@@ -48,6 +48,9 @@ struct options {
   /// The cached decode's matmul weights, "fp32" or "bf16"; the naive
   /// baseline stays fp32, so "same tokens" checks bf16 against fp32.
   std::string weights = "fp32";
+  /// The KV cache's type, "fp32" or "bf16"; by default that of the weights,
+  /// as worker.precision bf16 keeps both in bf16.
+  std::string cache;
   /// "huge": the served weights in huge pages, as load_gpt places them;
   /// "normal": where LibTorch allocated them, for an A/B.
   std::string pages = "huge";
@@ -60,9 +63,9 @@ double seconds_since(clock_type::time_point t) {
 /// Greedy tokens/s of the cached decode: one prefill, then `steps` batched
 /// one-token steps. Returns the generated tokens through `out`.
 double cached_decode(model::gpt& m, const at::Tensor& prompt, int64_t steps,
-                     at::Tensor& out) {
+                     c10::ScalarType cache_type, at::Tensor& out) {
   const auto B = prompt.size(0);
-  model::kv_cache cache(m->config(), B, torch::kCPU, torch::kFloat);
+  model::kv_cache cache(m->config(), B, torch::kCPU, cache_type);
   std::vector<int64_t> slots;
   for (int64_t b = 0; b < B; ++b) slots.push_back(cache.acquire());
   auto next = m->forward_cached(prompt, cache, slots, model::logits_for::last)
@@ -101,10 +104,11 @@ double naive_decode(model::gpt& m, const at::Tensor& prompt, int64_t steps,
 /// `chunk`, at batch 1 (what admitting a new request costs), the mean of 3
 /// after a warm-up. One cache serves them all, as a running worker's does:
 /// its memory is committed on first write, which the warm-up pays.
-double prefill_tokens_per_sec(model::gpt& m, int64_t length, int64_t chunk) {
+double prefill_tokens_per_sec(model::gpt& m, int64_t length, int64_t chunk,
+                              c10::ScalarType cache_type) {
   const auto& config = m->config();
   auto prompt = torch::randint(config.vocab_size, {1, length}, torch::kLong);
-  model::kv_cache cache(config, 1, torch::kCPU, torch::kFloat);
+  model::kv_cache cache(config, 1, torch::kCPU, cache_type);
   auto once = [&] {
     std::vector<int64_t> slots{cache.acquire()};
     const auto start = clock_type::now();
@@ -184,6 +188,7 @@ options parse(int argc, char** argv) {
     else if (arg == "--prefill-chunk") o.prefill_chunk = std::stoll(value());
     else if (arg == "--batches") o.batches = parse_batches(value());
     else if (arg == "--weights") o.weights = value();
+    else if (arg == "--cache") o.cache = value();
     else if (arg == "--pages") o.pages = value();
     else if (arg == "--quick") o.new_tokens = 16, o.naive_tokens = 8;
     else throw std::runtime_error("unknown argument " + arg);
@@ -209,6 +214,11 @@ int main(int argc, char** argv) {
     c10::InferenceMode inference;
     if (o.weights != "fp32" && o.weights != "bf16")
       throw std::runtime_error("--weights must be fp32 or bf16");
+    const auto cache_name = o.cache.empty() ? o.weights : o.cache;
+    if (cache_name != "fp32" && cache_name != "bf16")
+      throw std::runtime_error("--cache must be fp32 or bf16");
+    const auto cache_type =
+        cache_name == "bf16" ? torch::kBFloat16 : torch::kFloat;
     if (o.pages != "huge" && o.pages != "normal")
       throw std::runtime_error("--pages must be huge or normal");
     if (o.prefill_chunk < 1)
@@ -231,12 +241,13 @@ int main(int argc, char** argv) {
     const auto naive_steps = std::min(o.naive_tokens, new_tokens);
     std::printf("decode_bench: shape %s (%lld layers, d %lld, %lld heads, "
                 "ctx %lld, vocab %lld), prompt %lld, greedy, %s weights in %s "
-                "pages, fp32 compute, CPU, torch threads %d, kernel threads "
-                "%d\n",
+                "pages, %s KV cache, fp32 compute, CPU, torch threads %d, "
+                "kernel threads %d\n",
                 o.shape.c_str(), (long long)config.n_layer,
                 (long long)config.d_model, (long long)config.n_head,
                 (long long)config.context, (long long)config.vocab_size,
                 (long long)o.prompt, o.weights.c_str(), o.pages.c_str(),
+                cache_name.c_str(),
                 torch::get_num_threads(),
                 model::cpu_thread_team::shared().size());
     int64_t weight_bytes = 0;
@@ -251,7 +262,7 @@ int main(int argc, char** argv) {
                                    torch::kLong);
       at::Tensor cached_tokens, naive_tokens;
       const double cached = cached_decode(served, prompt, new_tokens,
-                                          cached_tokens);
+                                          cache_type, cached_tokens);
       const double naive = naive_decode(m, prompt, naive_steps, naive_tokens);
       const bool same = torch::equal(
           cached_tokens.narrow(1, 0, naive_steps), naive_tokens);
@@ -269,7 +280,8 @@ int main(int argc, char** argv) {
     std::printf("prefill: prompt %lld, batch 1: %.1f tok/s (chunks of "
                 "%lld)\n",
                 (long long)prefill,
-                prefill_tokens_per_sec(served, prefill, o.prefill_chunk),
+                prefill_tokens_per_sec(served, prefill, o.prefill_chunk,
+                                       cache_type),
                 (long long)o.prefill_chunk);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "decode_bench: %s\n", e.what());

@@ -14,26 +14,13 @@
 // by latency).
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <vector>
 
+#include "model/bf16_bits.hpp"
 #include "model/cpu_kernel_args.hpp"
 
 namespace chat::model::detail {
-
-template <class V>
-float dot(const float* a, const float* b, int64_t n) {
-  auto acc = V::zero();
-  int64_t i = 0;
-  for (; i + V::lanes <= n; i += V::lanes)
-    acc = V::fma(V::load(a + i), V::load(b + i), acc);
-  if (i < n) {
-    const auto rest = static_cast<int>(n - i);
-    acc = V::fma(V::load_first(a + i, rest), V::load_first(b + i, rest), acc);
-  }
-  return V::sum(acc);
-}
 
 /// Turns a row of n scores into exp(score - max) in place; returns their sum.
 template <class V>
@@ -62,10 +49,18 @@ float exponentiate(float* row, int64_t n) {
 }
 
 /// The floats [c, c + width) of p, width V::lanes or fewer (a head's last
-/// part), the other lanes zero.
+/// part), the other lanes zero; bf16 ones widened.
 template <class V>
 typename V::reg load_part(const float* p, int64_t c, int width) {
   return width == V::lanes ? V::load(p + c) : V::load_first(p + c, width);
+}
+
+template <class V>
+typename V::reg load_part(const uint16_t* p, int64_t c, int width) {
+  if (width == V::lanes) return V::load_bf16(p + c);
+  float part[V::lanes];
+  for (int i = 0; i < width; ++i) part[i] = widen(p[c + i]);
+  return V::load_first(part, width);
 }
 
 /// Stores v's first `width` lanes at p + c.
@@ -80,8 +75,8 @@ void store_part(float* p, int64_t c, int width, typename V::reg v) {
 /// scores[j] = (q · keys[j]) * scale for keys [0, n), rows of hs floats;
 /// four keys at a time, whose independent sums hide the multiply-add
 /// latency.
-template <class V>
-void score_keys(const float* q, const float* keys, int64_t n, int64_t hs,
+template <class V, class Cache>
+void score_keys(const float* q, const Cache* keys, int64_t n, int64_t hs,
                 float scale, float* scores) {
   int64_t j = 0;
   for (; j + 4 <= n; j += 4) {
@@ -95,13 +90,21 @@ void score_keys(const float* q, const float* keys, int64_t n, int64_t hs,
     }
     for (int64_t i = 0; i < 4; ++i) scores[j + i] = V::sum(acc[i]) * scale;
   }
-  for (; j < n; ++j) scores[j] = dot<V>(q, keys + j * hs, hs) * scale;
+  for (; j < n; ++j) {
+    auto acc = V::zero();
+    for (int64_t c = 0; c < hs; c += V::lanes) {
+      const auto width = static_cast<int>(std::min<int64_t>(V::lanes, hs - c));
+      acc = V::fma(load_part<V>(q, c, width),
+                   load_part<V>(keys + j * hs, c, width), acc);
+    }
+    scores[j] = V::sum(acc) * scale;
+  }
 }
 
 /// out = (weights · values[0..n)) * scale over hs floats; four keys'
 /// products accumulate apart.
-template <class V>
-void weigh_rows(const float* weights, const float* values, int64_t n,
+template <class V, class Cache>
+void weigh_rows(const float* weights, const Cache* values, int64_t n,
                 int64_t hs, float scale, float* out) {
   for (int64_t c = 0; c < hs; c += V::lanes) {
     const auto width = static_cast<int>(std::min<int64_t>(V::lanes, hs - c));
@@ -120,9 +123,9 @@ void weigh_rows(const float* weights, const float* values, int64_t n,
   }
 }
 
-template <class V>
-void cached_attention_items(const cached_attention_rows& a, int64_t begin,
-                            int64_t end) {
+template <class V, class Cache>
+void cached_attention_items(const cached_attention_rows_of<Cache>& a,
+                            int64_t begin, int64_t end) {
   const int64_t hs = a.head_size, C = a.heads * hs;
   thread_local std::vector<float> scores;
   for (int64_t item = begin; item < end; ++item) {
@@ -130,12 +133,11 @@ void cached_attention_items(const cached_attention_rows& a, int64_t begin,
     const int64_t n = a.keys[r];
     const float* row = a.qkv + r * 3 * C;
     const int64_t head_base = ((a.slots[r] * a.heads + h) * a.context) * hs;
-    float* keys = a.cache_k + head_base;
-    float* values = a.cache_v + head_base;
+    Cache* keys = a.cache_k + head_base;
+    Cache* values = a.cache_v + head_base;
     if (a.write_new) {
-      std::memcpy(keys + (n - 1) * hs, row + C + h * hs, hs * sizeof(float));
-      std::memcpy(values + (n - 1) * hs, row + 2 * C + h * hs,
-                  hs * sizeof(float));
+      store_row(keys + (n - 1) * hs, row + C + h * hs, hs);
+      store_row(values + (n - 1) * hs, row + 2 * C + h * hs, hs);
     }
     scores.resize(static_cast<size_t>(n));
     score_keys<V>(row + h * hs, keys, n, hs, a.scale, scores.data());
@@ -168,8 +170,8 @@ void score_tile(const float* const* q, const float* key_tile, int64_t hs,
 /// out[i] = (weights[i] · values[0..n_i)) * scale[i] over the head's hs
 /// columns, for span_queries queries at once; rows kept < `kept` stored.
 /// Weights past a query's n_i are zero, so all run to the largest n.
-template <class V>
-void weigh_values(float* const* weights, const float* values, int64_t n,
+template <class V, class Cache>
+void weigh_values(float* const* weights, const Cache* values, int64_t n,
                   int64_t hs, const float* scale, float* const* out,
                   int64_t kept) {
   for (int64_t c = 0; c < hs; c += V::lanes) {
@@ -190,9 +192,9 @@ void weigh_values(float* const* weights, const float* values, int64_t n,
 /// [s * T, s * T + T) (T = a.span) at one slot's consecutive positions, so
 /// query t attends positions [0, keys[s * T] + t). Their keys and values
 /// are in the cache already.
-template <class V>
-void cached_attention_spans(const cached_attention_rows& a, int64_t begin,
-                            int64_t end) {
+template <class V, class Cache>
+void cached_attention_spans(const cached_attention_rows_of<Cache>& a,
+                            int64_t begin, int64_t end) {
   constexpr int64_t L = V::lanes, G = span_queries;
   const int64_t hs = a.head_size, C = a.heads * hs, T = a.span;
   thread_local std::vector<float> key_tile, weights;
@@ -204,8 +206,8 @@ void cached_attention_spans(const cached_attention_rows& a, int64_t begin,
     const int64_t stride = (last + L - 1) / L * L;
     weights.resize(static_cast<size_t>(T * stride));
     const int64_t head_base = ((a.slots[r0] * a.heads + h) * a.context) * hs;
-    const float* keys = a.cache_k + head_base;
-    const float* values = a.cache_v + head_base;
+    const Cache* keys = a.cache_k + head_base;
+    const Cache* values = a.cache_v + head_base;
     // Queries [t0, t0 + G); a pass past the span's end repeats its last
     // query and keeps nothing.
     const float* q[G];
@@ -224,7 +226,8 @@ void cached_attention_spans(const cached_attention_rows& a, int64_t begin,
       const int64_t width = std::min(L, last - j0);
       for (int64_t d = 0; d < hs; ++d)
         for (int64_t jj = 0; jj < L; ++jj)
-          key_tile[d * L + jj] = jj < width ? keys[(j0 + jj) * hs + d] : 0.0f;
+          key_tile[d * L + jj] =
+              jj < width ? widen(keys[(j0 + jj) * hs + d]) : 0.0f;
       // Query t sees key j0 from t = j0 - first + 1 on.
       for (int64_t t0 = std::max<int64_t>(0, j0 - first + 1); t0 < T; t0 += G) {
         const auto kept = take(t0, j0);

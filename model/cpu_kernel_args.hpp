@@ -37,11 +37,13 @@ struct gemm_rows {
 /// slots[r] (unless the caller wrote them), then its query attends over
 /// positions [0, keys[r]) of that slot. The row kernel's work items are
 /// (query row, head) pairs, r * heads + h; the span kernel's are (span,
-/// head) pairs, a span being `span` consecutive rows of one slot.
-struct cached_attention_rows {
+/// head) pairs, a span being `span` consecutive rows of one slot. The
+/// cache holds fp32 (float) or bf16 (uint16_t, rounded to nearest even).
+template <class Cache>
+struct cached_attention_rows_of {
   const float* qkv;     ///< (R, 3C): q, k, v of each row, heads of hs each
-  float* cache_k;       ///< (S, heads, context, hs)
-  float* cache_v;       ///< (S, heads, context, hs)
+  Cache* cache_k;       ///< (S, heads, context, hs)
+  Cache* cache_v;       ///< (S, heads, context, hs)
   const int64_t* slots; ///< (R)
   const int64_t* keys;  ///< (R) positions attended, the row's own included
   float* out;           ///< (R, C), heads merged
@@ -55,6 +57,8 @@ struct cached_attention_rows {
   /// consecutive positions of one slot, written to the cache already.
   int64_t span;
 };
+using cached_attention_rows = cached_attention_rows_of<float>;
+using cached_attention_rows_bf16 = cached_attention_rows_of<uint16_t>;
 
 struct cpu_kernels {
   void (*linear_columns)(const linear_rows&, int64_t n_begin, int64_t n_end);
@@ -69,6 +73,10 @@ struct cpu_kernels {
                            int64_t item_end);
   void (*cached_attention_spans)(const cached_attention_rows&,
                                  int64_t item_begin, int64_t item_end);
+  void (*cached_attention_bf16)(const cached_attention_rows_bf16&,
+                                int64_t item_begin, int64_t item_end);
+  void (*cached_attention_spans_bf16)(const cached_attention_rows_bf16&,
+                                      int64_t item_begin, int64_t item_end);
 };
 
 extern const cpu_kernels avx2_kernels;

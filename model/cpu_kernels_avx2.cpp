@@ -11,7 +11,9 @@ const cpu_kernels avx2_kernels{linear_columns<avx2_ops, float>,
                                  gemm_panels<avx2_ops>,
                                  avx2_ops::lanes,
                                  gemm_tile_columns<avx2_ops>,
-                                 cached_attention_items<avx2_ops>,
-                                 cached_attention_spans<avx2_ops>};
+                                 cached_attention_items<avx2_ops, float>,
+                                 cached_attention_spans<avx2_ops, float>,
+                                 cached_attention_items<avx2_ops, uint16_t>,
+                                 cached_attention_spans<avx2_ops, uint16_t>};
 
 }  // namespace chat::model::detail

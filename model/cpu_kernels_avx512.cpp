@@ -11,7 +11,9 @@ const cpu_kernels avx512_kernels{linear_columns<avx512_ops, float>,
                                  gemm_panels<avx512_ops>,
                                  avx512_ops::lanes,
                                  gemm_tile_columns<avx512_ops>,
-                                 cached_attention_items<avx512_ops>,
-                                 cached_attention_spans<avx512_ops>};
+                                 cached_attention_items<avx512_ops, float>,
+                                 cached_attention_spans<avx512_ops, float>,
+                                 cached_attention_items<avx512_ops, uint16_t>,
+                                 cached_attention_spans<avx512_ops, uint16_t>};
 
 }  // namespace chat::model::detail

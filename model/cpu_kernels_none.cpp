@@ -4,9 +4,9 @@
 
 namespace chat::model::detail {
 
-const cpu_kernels avx2_kernels{nullptr, nullptr, nullptr, 0, 0, nullptr,
-                               nullptr};
-const cpu_kernels avx512_kernels{nullptr, nullptr, nullptr, 0, 0, nullptr,
-                                 nullptr};
+const cpu_kernels avx2_kernels{nullptr, nullptr, nullptr, 0,      0,
+                               nullptr, nullptr, nullptr, nullptr};
+const cpu_kernels avx512_kernels{nullptr, nullptr, nullptr, 0,      0,
+                                 nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace chat::model::detail

@@ -12,6 +12,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <c10/core/GradMode.h>
 
+#include "model/bf16_bits.hpp"
 #include "model/cpu_gemm_kernel.hpp"
 #include "model/cpu_kernel_args.hpp"
 #include "model/cpu_thread_team.hpp"
@@ -255,11 +256,60 @@ at::Tensor linear_product(const at::Tensor& x, const at::Tensor& weight,
 
 bool cached_attention_applies(const at::Tensor& qkv, const at::Tensor& cache_k,
                               const at::Tensor& cache_v) {
+  const auto cache_type = cache_k.scalar_type();
   return kernels_apply() && is_cpu_float(qkv) && qkv.is_contiguous() &&
-         is_cpu_float(cache_k) && cache_k.is_contiguous() &&
-         is_cpu_float(cache_v) && cache_v.is_contiguous() &&
+         cache_k.device().is_cpu() &&
+         (cache_type == at::kFloat || cache_type == at::kBFloat16) &&
+         cache_v.device().is_cpu() && cache_v.scalar_type() == cache_type &&
+         cache_k.is_contiguous() && cache_v.is_contiguous() &&
          cache_k.sizes() == cache_v.sizes();
 }
+
+namespace {
+
+/// cached_attention on caches of Cache (float or bf16 bits); the query rows'
+/// slots and key counts are checked.
+template <class Cache>
+at::Tensor attend_over(
+    const at::Tensor& qkv, Cache* k_data, Cache* v_data,
+    const std::vector<int64_t>& row_slots, const std::vector<int64_t>& row_keys,
+    int64_t heads, int64_t hs, int64_t context,
+    void (*row_kernel)(const detail::cached_attention_rows_of<Cache>&, int64_t,
+                       int64_t),
+    void (*span_kernel)(const detail::cached_attention_rows_of<Cache>&,
+                        int64_t, int64_t)) {
+  const auto B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3;
+  const float* rows = qkv.data_ptr<float>();
+  int64_t attended = 0;
+  for (auto n : row_keys) attended += n;
+  const auto work = 2 * attended * C;
+  // Several tokens of one slot see each other's keys: all are written
+  // before any is read. One token per row writes its own in the kernel.
+  if (T > 1)
+    run_parts(work, B * T, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r)
+        for (int64_t h = 0; h < heads; ++h) {
+          const auto position =
+              ((row_slots[r] * heads + h) * context + row_keys[r] - 1) * hs;
+          const float* row = rows + r * 3 * C + h * hs;
+          detail::store_row(k_data + position, row + C, hs);
+          detail::store_row(v_data + position, row + 2 * C, hs);
+        }
+    });
+  auto out = at::empty({B, T, C}, qkv.options());  // (B, T, C)
+  const detail::cached_attention_rows_of<Cache> args{
+      rows, k_data, v_data, row_slots.data(), row_keys.data(),
+      out.data_ptr<float>(), heads, hs, context,
+      static_cast<float>(1.0 / std::sqrt(static_cast<double>(hs))), T == 1,
+      T};
+  const auto kernel = T == 1 ? row_kernel : span_kernel;
+  run_parts(work, B * heads, [&](int64_t b, int64_t e) {
+    kernel(args, b, e);
+  });
+  return out;
+}
+
+}  // namespace
 
 at::Tensor cached_attention(const at::Tensor& qkv, at::Tensor& cache_k,
                             at::Tensor& cache_v,
@@ -285,38 +335,19 @@ at::Tensor cached_attention(const at::Tensor& qkv, at::Tensor& cache_k,
       row_slots[b * T + t] = slots[b];
       row_keys[b * T + t] = keys[b] - T + t + 1;
     }
-  const float* rows = qkv.data_ptr<float>();
-  float* k_data = cache_k.data_ptr<float>();
-  float* v_data = cache_v.data_ptr<float>();
-  int64_t attended = 0;
-  for (auto n : row_keys) attended += n;
-  const auto work = 2 * attended * C;
-  // Several tokens of one slot see each other's keys: all are written
-  // before any is read. One token per row writes its own in the kernel.
-  if (T > 1)
-    run_parts(work, B * T, [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r)
-        for (int64_t h = 0; h < heads; ++h) {
-          const auto position =
-              ((row_slots[r] * heads + h) * context + row_keys[r] - 1) * hs;
-          const float* row = rows + r * 3 * C + h * hs;
-          std::copy(row + C, row + C + hs, k_data + position);
-          std::copy(row + 2 * C, row + 2 * C + hs, v_data + position);
-        }
-    });
-  auto out = at::empty({B, T, C}, qkv.options());  // (B, T, C)
-  const detail::cached_attention_rows args{
-      rows, k_data, v_data, row_slots.data(), row_keys.data(),
-      out.data_ptr<float>(), heads, hs, context,
-      static_cast<float>(1.0 / std::sqrt(static_cast<double>(hs))), T == 1,
-      T};
   const auto* kernels = detail::best_cpu_kernels();
-  const auto kernel =
-      T == 1 ? kernels->cached_attention : kernels->cached_attention_spans;
-  run_parts(work, B * heads, [&](int64_t b, int64_t e) {
-    kernel(args, b, e);
-  });
-  return out;
+  if (cache_k.scalar_type() == at::kBFloat16) {
+    auto bits = [](at::Tensor& t) {
+      return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>());
+    };
+    return attend_over(qkv, bits(cache_k), bits(cache_v), row_slots,
+                       row_keys, heads, hs, context,
+                       kernels->cached_attention_bf16,
+                       kernels->cached_attention_spans_bf16);
+  }
+  return attend_over(qkv, cache_k.data_ptr<float>(), cache_v.data_ptr<float>(),
+                     row_slots, row_keys, heads, hs, context,
+                     kernels->cached_attention, kernels->cached_attention_spans);
 }
 
 }  // namespace chat::model

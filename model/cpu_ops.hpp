@@ -34,13 +34,14 @@ at::Tensor linear_product(const at::Tensor& x, const at::Tensor& weight,
 bool row_kernel_applies(const at::Tensor& x, const at::Tensor& weight,
                         const at::Tensor& bias);
 
-/// Whether cached_attention() can run: CPU fp32 contiguous tensors at
-/// inference on a CPU with AVX2+FMA.
+/// Whether cached_attention() can run: contiguous CPU tensors, qkv fp32 and
+/// the caches both fp32 or both bf16, at inference on a CPU with AVX2+FMA.
 bool cached_attention_applies(const at::Tensor& qkv, const at::Tensor& cache_k,
                               const at::Tensor& cache_v);
 
 /// T new tokens per row (decode: 1; a prompt's chunk: more): qkv (B, T, 3C)
-/// holds their queries, keys and values. Writes row b's keys and values at
+/// holds their queries, keys and values. Writes row b's keys and values
+/// (rounded to nearest even into a bf16 cache) at
 /// positions [keys[b] - T, keys[b]) of cache slot slots[b] (caches
 /// (S, nh, L, hs)), then returns each query's causal attention over that
 /// slot's positions up to its own, heads merged: (B, T, C).

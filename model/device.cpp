@@ -46,6 +46,7 @@ device_choice choose_device(const std::string& device,
                              "' is unknown; use auto, fp32, bf16 or fp16");
   }
   choice.weights = choice.dtype;
+  choice.cache = choice.dtype;
   return choice;
 }
 
@@ -55,6 +56,7 @@ device_choice choose_inference_device(const std::string& device,
     return choose_device(device, precision);
   auto choice = choose_device(device, "fp32");
   choice.weights = c10::kBFloat16;
+  choice.cache = c10::kBFloat16;
   return choice;
 }
 

@@ -13,6 +13,8 @@ struct device_choice {
   c10::ScalarType dtype = c10::kFloat;  ///< fp32 on CPU; bf16/fp16 on CUDA
   /// The matmul weights' type: dtype, or bf16 under fp32 compute on CPU.
   c10::ScalarType weights = c10::kFloat;
+  /// The KV cache's type: dtype, or bf16 under fp32 compute on CPU.
+  c10::ScalarType cache = c10::kFloat;
 };
 
 /// Resolves a requested device ("auto", "cpu", "cuda", "cuda:N") and
@@ -22,8 +24,8 @@ device_choice choose_device(const std::string& device,
                             const std::string& precision);
 
 /// choose_device() for serving, where "bf16" on the CPU also runs: the
-/// matmul weights in bf16 (half the bytes a decode step reads), everything
-/// else in fp32.
+/// matmul weights and the KV cache in bf16 (half the bytes a decode step
+/// reads from each), everything else in fp32.
 device_choice choose_inference_device(const std::string& device,
                                       const std::string& precision);
 

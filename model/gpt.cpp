@@ -97,13 +97,17 @@ at::Tensor causal_self_attentionImpl::attend_cached(
   // Advanced indices on dims 0 and 2 broadcast to (B, T) and lead the
   // indexed shape, so the values are (B, T, nh, hs): k_new as is.
   const auto slot_rows = at.slots.view({B, 1});  // (B, 1)
-  cache_k.index_put_({slot_rows, Slice(), at.positions}, k_new);
-  cache_v.index_put_({slot_rows, Slice(), at.positions}, v_new);
+  // The cache may hold a narrower type than the compute (bf16 on the CPU).
+  cache_k.index_put_({slot_rows, Slice(), at.positions},
+                     k_new.to(cache_k.scalar_type()));
+  cache_v.index_put_({slot_rows, Slice(), at.positions},
+                     v_new.to(cache_v.scalar_type()));
   // Consecutive slots are a view; others are gathered (a copy).
   auto rows = [&](const at::Tensor& cache) {
     auto prefix = cache.narrow(2, 0, at.keys);  // (S, nh, Lk, hs)
-    return at.first_slot >= 0 ? prefix.narrow(0, at.first_slot, B)
-                              : prefix.index_select(0, at.slots);
+    return (at.first_slot >= 0 ? prefix.narrow(0, at.first_slot, B)
+                               : prefix.index_select(0, at.slots))
+        .to(q.scalar_type());
   };
   auto k = rows(cache_k);  // (B, nh, Lk, hs)
   auto v = rows(cache_v);  // (B, nh, Lk, hs)

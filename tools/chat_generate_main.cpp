@@ -210,7 +210,7 @@ void run(const settings& s) {
   const auto prompts = read_prompts(s.input, gpt->config());
   const auto slots = std::min<int64_t>(
       s.batch_size, std::max<int64_t>(1, static_cast<int64_t>(prompts.size())));
-  model::kv_cache cache(gpt->config(), slots, where.device, where.dtype);
+  model::kv_cache cache(gpt->config(), slots, where.device, where.cache);
 
   std::ofstream out(s.output, std::ios::trunc);
   if (!out)

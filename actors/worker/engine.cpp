@@ -57,6 +57,7 @@ void log_loaded(const loaded_model& m, const model::device_choice& where) {
     .kv("device", where.device.str())
     .kv("precision", model::precision_name(where.dtype))
     .kv("weights", model::precision_name(where.weights))
+    .kv("kv_cache", model::precision_name(where.cache))
     .kv("context", m.context)
     .kv("cache_slots", m.cache.max_slots());
 }

@@ -40,7 +40,7 @@ loaded_model::loaded_model(std::string model_id, const std::string& dir,
   : gpt(model::load_gpt(checked_dir(dir), where)),
     context(gpt->config().context),
     vocab(gpt->config().vocab_size),
-    cache(gpt->config(), max_batch + prefix_slots, where.device, where.dtype),
+    cache(gpt->config(), max_batch + prefix_slots, where.device, where.cache),
     prefixes(cache, gpt->config().n_layer, prefix_slots > 0) {
   id = model_id_of(std::move(model_id), dir);
 }

@@ -254,41 +254,44 @@ TEST_CASE("cached attention writes the new keys and equals the reference",
   // Rows in slots 3 and 0 (not consecutive); one new token per row
   // (decode) or several (prompt chunks: fewer and more than the span
   // kernel's 8 queries per pass, prefixes across its 8- or 16-key tiles),
-  // from an empty or a filled prefix.
-  for (int64_t T : {1, 4, 13, 37}) {
-    const std::vector<int64_t> slots{3, 0}, keys{T + 19, T};
-    auto cache_k = torch::randn({S, heads, context, hs});
-    auto cache_v = torch::randn({S, heads, context, hs});
-    auto qkv = torch::randn({2, T, 3 * C});
-    auto expected_k = cache_k.clone(), expected_v = cache_v.clone();
-    std::vector<at::Tensor> expected;
-    for (size_t b = 0; b < slots.size(); ++b) {
-      const auto start = keys[b] - T;
-      auto rows = qkv[b].view({T, 3, heads, hs}).permute({1, 2, 0, 3});
-      // rows: (3, nh, T, hs)
-      expected_k[slots[b]].narrow(1, start, T).copy_(rows[1]);
-      expected_v[slots[b]].narrow(1, start, T).copy_(rows[2]);
-      auto k = expected_k[slots[b]].narrow(1, 0, keys[b]);  // (nh, n, hs)
-      auto v = expected_v[slots[b]].narrow(1, 0, keys[b]);  // (nh, n, hs)
-      auto scores = torch::matmul(rows[0], k.transpose(1, 2)) /
-                    std::sqrt(double(hs));  // (nh, T, n)
-      // Query t sees positions up to start + t.
-      auto future = torch::arange(keys[b]).view({1, keys[b]}) >
-                    (torch::arange(T) + start).view({T, 1});  // (T, n)
-      auto weights = torch::softmax(scores.masked_fill(
-          future, -std::numeric_limits<float>::infinity()), -1);
-      expected.push_back(
-          torch::matmul(weights, v).permute({1, 0, 2}).reshape({T, C}));
+  // from an empty or a filled prefix; caches of fp32 and of bf16, which
+  // hold the new keys rounded and are read widened.
+  for (auto cache_type : {torch::kFloat, torch::kBFloat16})
+    for (int64_t T : {1, 4, 13, 37}) {
+      const std::vector<int64_t> slots{3, 0}, keys{T + 19, T};
+      auto cache_k = torch::randn({S, heads, context, hs}).to(cache_type);
+      auto cache_v = torch::randn({S, heads, context, hs}).to(cache_type);
+      auto qkv = torch::randn({2, T, 3 * C});
+      auto expected_k = cache_k.clone(), expected_v = cache_v.clone();
+      std::vector<at::Tensor> expected;
+      for (size_t b = 0; b < slots.size(); ++b) {
+        const auto start = keys[b] - T;
+        auto rows = qkv[b].view({T, 3, heads, hs}).permute({1, 2, 0, 3});
+        // rows: (3, nh, T, hs)
+        expected_k[slots[b]].narrow(1, start, T).copy_(rows[1]);
+        expected_v[slots[b]].narrow(1, start, T).copy_(rows[2]);
+        auto k = expected_k[slots[b]].narrow(1, 0, keys[b]).to(torch::kFloat);
+        auto v = expected_v[slots[b]].narrow(1, 0, keys[b]).to(torch::kFloat);
+        // k, v: (nh, n, hs)
+        auto scores = torch::matmul(rows[0], k.transpose(1, 2)) /
+                      std::sqrt(double(hs));  // (nh, T, n)
+        // Query t sees positions up to start + t.
+        auto future = torch::arange(keys[b]).view({1, keys[b]}) >
+                      (torch::arange(T) + start).view({T, 1});  // (T, n)
+        auto weights = torch::softmax(scores.masked_fill(
+            future, -std::numeric_limits<float>::infinity()), -1);
+        expected.push_back(
+            torch::matmul(weights, v).permute({1, 0, 2}).reshape({T, C}));
+      }
+      CAPTURE(cache_type, T);
+      REQUIRE(cached_attention_applies(qkv, cache_k, cache_v));
+      auto out = cached_attention(qkv, cache_k, cache_v, slots, keys);
+      CHECK(out.sizes() == torch::IntArrayRef({2, T, C}));
+      CHECK(max_abs_diff(out.view({2 * T, C}), torch::cat(expected, 0)) <=
+            1e-5);
+      CHECK(torch::equal(cache_k, expected_k));
+      CHECK(torch::equal(cache_v, expected_v));
     }
-    CAPTURE(T);
-    REQUIRE(cached_attention_applies(qkv, cache_k, cache_v));
-    auto out = cached_attention(qkv, cache_k, cache_v, slots, keys);
-    CHECK(out.sizes() == torch::IntArrayRef({2, T, C}));
-    CHECK(max_abs_diff(out.view({2 * T, C}), torch::cat(expected, 0)) <=
-          1e-5);
-    CHECK(torch::equal(cache_k, expected_k));
-    CHECK(torch::equal(cache_v, expected_v));
-  }
 }
 
 TEST_CASE("every instruction set's packed kernel equals at::linear",
@@ -372,6 +375,26 @@ TEST_CASE("every instruction set's span kernel equals its row kernel",
         kernels->cached_attention_spans(args, 0, heads);
         CAPTURE(name, hs, T);
         CHECK(max_abs_diff(by_span, by_rows) <= 1e-5);
+        // bf16 caches: both kernels read the values the fp32 ones would.
+        auto k16 = cache_k.to(torch::kBFloat16), v16 = cache_v.to(torch::kBFloat16);
+        auto widened_k = k16.to(torch::kFloat), widened_v = v16.to(torch::kFloat);
+        args.cache_k = widened_k.data_ptr<float>();
+        args.cache_v = widened_v.data_ptr<float>();
+        args.out = by_rows.data_ptr<float>();
+        kernels->cached_attention(args, 0, T * heads);
+        auto bits = [](at::Tensor& t) {
+          return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>());
+        };
+        auto rows16 = torch::zeros({T, C}), span16 = torch::zeros({T, C});
+        kernel_detail::cached_attention_rows_bf16 args16{
+            qkv.data_ptr<float>(), bits(k16), bits(v16), slots.data(),
+            keys.data(), rows16.data_ptr<float>(), heads, hs, context,
+            args.scale, false, T};
+        kernels->cached_attention_bf16(args16, 0, T * heads);
+        args16.out = span16.data_ptr<float>();
+        kernels->cached_attention_spans_bf16(args16, 0, heads);
+        CHECK(max_abs_diff(rows16, by_rows) <= 1e-5);
+        CHECK(max_abs_diff(span16, by_rows) <= 1e-5);
       }
 }
 

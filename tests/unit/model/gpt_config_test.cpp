@@ -46,15 +46,17 @@ TEST_CASE("device choice on this machine", "[unit]") {
   CHECK(precision_name(c10::kBFloat16) == "bf16");
 }
 
-TEST_CASE("serving on the CPU offers bf16 weights under fp32 compute",
+TEST_CASE("serving on the CPU offers bf16 weights and cache, fp32 compute",
           "[unit]") {
   auto bf16 = choose_inference_device("cpu", "bf16");
   CHECK(bf16.device.is_cpu());
   CHECK(bf16.dtype == c10::kFloat);
   CHECK(bf16.weights == c10::kBFloat16);
+  CHECK(bf16.cache == c10::kBFloat16);
   auto fp32 = choose_inference_device("cpu", "auto");
   CHECK(fp32.dtype == c10::kFloat);
   CHECK(fp32.weights == c10::kFloat);
+  CHECK(fp32.cache == c10::kFloat);
   // Training has no bf16 CPU path.
   CHECK_THROWS_WITH(choose_device("cpu", "bf16"),
                     Catch::Contains("needs CUDA"));

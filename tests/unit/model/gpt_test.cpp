@@ -167,6 +167,27 @@ TEST_CASE("bf16 matmul weights: cached decode still equals the full forward "
   CHECK(max_diff(full, reference) <= 0.02 * range);
 }
 
+TEST_CASE("a bf16 kv cache: cached decode and prefill chunks stay near the "
+          "full forward",
+          "[unit]") {
+  c10::InferenceMode inference;
+  auto model = tiny_model();
+  auto idx = torch::randint(64, {1, 12}, torch::kLong);
+  const auto full = model->forward(idx);  // (1, 12, V)
+  const auto range = (full.max() - full.min()).item<double>();
+  kv_cache cache(model->config(), 1, torch::kCPU, torch::kBFloat16);
+  std::vector<int64_t> slots{cache.acquire()};
+  // A chunk of 5 prompt tokens (the span kernel), then one at a time.
+  auto chunk = model->forward_cached(idx.narrow(1, 0, 5), cache, slots,
+                                     logits_for::all);  // (1, 5, V)
+  CHECK(max_diff(chunk, full.narrow(1, 0, 5)) <= 0.02 * range);
+  for (int64_t t = 5; t < 12; ++t) {
+    auto step = model->forward_cached(idx.narrow(1, t, 1), cache, slots);
+    CHECK(max_diff(step[0][0], full[0][t]) <= 0.02 * range);
+  }
+  CHECK(cache.keys(0).scalar_type() == torch::kBFloat16);
+}
+
 TEST_CASE("kv cache slots are reused after release", "[unit]") {
   torch::NoGradGuard no_grad;
   auto model = tiny_model();
