@@ -76,8 +76,9 @@ struct worker_config {
   /// Device this worker runs on ("cpu", "cuda", "cuda:N").
   std::string device = "cpu";
   /// "auto" (fp32 on CPU, bf16 on CUDA), "fp32", "bf16" or "fp16" (CUDA).
-  /// bf16 on CPU stores the matmul weights in bf16 and computes in fp32:
-  /// half the bytes each decode step reads.
+  /// bf16 on CPU stores the matmul weights and the KV cache in bf16 and
+  /// computes in fp32: half the bytes each decode step reads, half the
+  /// cache's memory.
   std::string precision = "auto";
   /// Name reported to `chatd`; empty: derived from host and pid.
   std::string name;
