@@ -6,8 +6,10 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -67,6 +69,8 @@ struct cpu_thread_team::state {
   int64_t count = 0;
   int64_t part = 1;
   std::atomic<int64_t> next{0};
+  std::mutex failure_mutex;
+  std::exception_ptr failure;  // the run's first exception; failure_mutex
 
   static bool claim(helper_slot& slot, uint64_t run) {
     auto seen = slot.claimed.load(std::memory_order_acquire);
@@ -78,7 +82,16 @@ struct cpu_thread_team::state {
     for (;;) {
       const auto begin = next.fetch_add(part, std::memory_order_relaxed);
       if (begin >= count) return;
-      (*body)(begin, std::min(count, begin + part));
+      try {
+        (*body)(begin, std::min(count, begin + part));
+      } catch (...) {
+        {
+          std::lock_guard lock(failure_mutex);
+          if (!failure) failure = std::current_exception();
+        }
+        next.store(count, std::memory_order_relaxed);  // no more parts
+        return;
+      }
     }
   }
 
@@ -182,6 +195,12 @@ void cpu_thread_team::run(
          slot.done.load(std::memory_order_acquire) != run_id; ++spins)
       relax(spins);
   }
+  std::exception_ptr failed;
+  {
+    std::lock_guard lock(s.failure_mutex);
+    failed = std::exchange(s.failure, nullptr);
+  }
+  if (failed) std::rethrow_exception(failed);
 }
 
 }  // namespace chat::model

@@ -26,7 +26,9 @@ class cpu_thread_team {
   /// Runs body(begin, end) over [0, count) split into size() contiguous
   /// parts, one per thread, the caller's thread included; returns when all
   /// parts are done. While the team serves one caller, others (other
-  /// threads, nested calls) run their whole loop on their own thread.
+  /// threads, nested calls) run their whole loop on their own thread. When
+  /// body throws, no further parts start, and the first exception is
+  /// rethrown here once every thread has left the loop.
   void run(int64_t count,
            const std::function<void(int64_t begin, int64_t end)>& body);
 

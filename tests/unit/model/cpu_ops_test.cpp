@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -243,6 +244,24 @@ TEST_CASE("thread team covers every index once, call after call", "[unit]") {
         REQUIRE(each_once);
       }
     }
+  }
+}
+
+TEST_CASE("thread team hands a part's exception to the caller and goes on",
+          "[unit]") {
+  for (int threads : {1, 2, 3}) {
+    cpu_thread_team team(threads);
+    CAPTURE(threads);
+    // Index 700 throws, wherever it falls; the caller sees that exception.
+    CHECK_THROWS_WITH(team.run(1000,
+                               [](int64_t begin, int64_t end) {
+                                 if (begin <= 700 && 700 < end)
+                                   throw std::runtime_error("part 700");
+                               }),
+                      "part 700");
+    std::atomic<int64_t> covered{0};
+    team.run(1000, [&](int64_t begin, int64_t end) { covered += end - begin; });
+    CHECK(covered.load() == 1000);
   }
 }
 
