@@ -7,11 +7,12 @@
 // the general path costs per layer, all on one thread.
 //
 // One new token per row (decode) reads each cached key once: a dot product
-// per key, four keys at a time. A prompt chunk's queries share their slot's keys, so there the
-// keys are transposed a block of V::lanes at a time and each query's scores
-// for the block come from hs multiply-adds into one register, several
-// queries at once (a small matrix product, bound by arithmetic rather than
-// by latency).
+// per key, four keys at a time. A prompt chunk's queries share their slot's
+// keys, so there the keys are transposed a block of V::lanes at a time and
+// each query's scores for the block come from hs multiply-adds into one
+// register, several queries at once (a small matrix product, bound by
+// arithmetic rather than by latency). The cache holds fp32 or bf16, which
+// is widened as it is read.
 
 #include <algorithm>
 #include <limits>
