@@ -595,58 +595,70 @@ TEST_CASE("a request admitted while others generate streams before they "
   auto messages = user_messages("Hi");
   auto seed = seed_for_full_length(svc, messages, long_tokens);
   auto auth = svc.auth_pairs();
-  std::atomic<int> started{0};
-  std::vector<stream_outcome> long_ones(long_count);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < long_count; ++i)
-    threads.emplace_back([&, i] {
-      long_ones[i] = stream_chat(
-        svc.chatd.port(), auth,
-        json{{"messages", messages},
-             {"max_tokens", long_tokens},
-             {"temperature", 1.0},
-             {"seed", seed},
-             {"stream", true},
-             {"stream_options", {{"include_usage", true}}}},
-        &started);
-    });
-  bool all_started = eventually([&] { return started == long_count; });
-  // Now every long one is mid-generation; a new short one comes in.
-  std::optional<steady::time_point> new_first_token;
-  std::string new_error;
-  if (all_started) {
-    try {
-      auto s = svc.open("/v1/chat/completions",
-                        json{{"messages", user_messages("Bye")},
-                             {"max_tokens", 4},
-                             {"temperature", 0},
-                             {"stream", true}});
-      if (s->status() == 200) {
-        sse_reader sse(*s);
-        while (auto ev = sse.next())
-          if (has_content(*ev)) {
-            new_first_token = steady::now();
-            break;
-          }
-      } else {
-        new_error = "status " + std::to_string(s->status());
+  // One round: four long replies start, then a short one comes in.
+  auto round = [&] {
+    std::atomic<int> started{0};
+    std::vector<stream_outcome> long_ones(long_count);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < long_count; ++i)
+      threads.emplace_back([&, i] {
+        long_ones[i] = stream_chat(
+          svc.chatd.port(), auth,
+          json{{"messages", messages},
+               {"max_tokens", long_tokens},
+               {"temperature", 1.0},
+               {"seed", seed},
+               {"stream", true},
+               {"stream_options", {{"include_usage", true}}}},
+          &started);
+      });
+    bool all_started = eventually([&] { return started == long_count; });
+    // Now every long one is mid-generation; a new short one comes in.
+    std::optional<steady::time_point> new_first_token;
+    std::string new_error;
+    if (all_started) {
+      try {
+        auto s = svc.open("/v1/chat/completions",
+                          json{{"messages", user_messages("Bye")},
+                               {"max_tokens", 4},
+                               {"temperature", 0},
+                               {"stream", true}});
+        if (s->status() == 200) {
+          sse_reader sse(*s);
+          while (auto ev = sse.next())
+            if (has_content(*ev)) {
+              new_first_token = steady::now();
+              break;
+            }
+        } else {
+          new_error = "status " + std::to_string(s->status());
+        }
+      } catch (const std::exception& e) {
+        new_error = e.what();
       }
-    } catch (const std::exception& e) {
-      new_error = e.what();
     }
-  }
-  for (auto& t : threads)
-    t.join();
-  REQUIRE(all_started);
-  INFO("new request: " << new_error);
-  REQUIRE(new_first_token);
-  for (int i = 0; i < long_count; ++i) {
-    INFO("long request " << i << ": " << long_ones[i].error);
-    CHECK(long_ones[i].finish_reason == "length");
-    CHECK(long_ones[i].completion_tokens == long_tokens);
-    REQUIRE(long_ones[i].finished_at);
-    CHECK(*new_first_token < *long_ones[i].finished_at);
-  }
+    for (auto& t : threads)
+      t.join();
+    REQUIRE(all_started);
+    INFO("new request: " << new_error);
+    REQUIRE(new_first_token);
+    for (int i = 0; i < long_count; ++i) {
+      INFO("long request " << i << ": " << long_ones[i].error);
+      CHECK(long_ones[i].finish_reason == "length");
+      CHECK(long_ones[i].completion_tokens == long_tokens);
+      REQUIRE(long_ones[i].finished_at);
+      CHECK(*new_first_token < *long_ones[i].finished_at);
+    }
+  };
+  // The short reply decodes beside all four long ones only if none of them
+  // has ended by its first decode step. The tiny model's 100 tokens take a
+  // few milliseconds, and the long ones start at different times, so under
+  // load that window can close (CI saw a peak of 4 once): one of up to 5
+  // rounds must reach it. Every round checks that the short reply is not
+  // blocked.
+  for (int attempt = 0; attempt < 5 && svc.peak_batch() < long_count + 1;
+       ++attempt)
+    round();
   INFO(svc.chatd.log());
   CHECK(svc.peak_batch() >= long_count + 1);
 }
