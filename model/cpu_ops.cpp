@@ -267,8 +267,8 @@ bool cached_attention_applies(const at::Tensor& qkv, const at::Tensor& cache_k,
 
 namespace {
 
-/// cached_attention on caches of Cache (float or bf16 bits); the query rows'
-/// slots and key counts are checked.
+/// cached_attention on caches of Cache (float or bf16 bits), the query
+/// rows' slots and key counts checked by the caller.
 template <class Cache>
 at::Tensor attend_over(
     const at::Tensor& qkv, Cache* k_data, Cache* v_data,
