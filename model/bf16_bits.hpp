@@ -25,7 +25,7 @@ inline uint16_t to_bf16(float x) {
   return static_cast<uint16_t>(bits >> 16);
 }
 
-/// to[0..n) = from[0..n), rounded to bf16 where To is uint16_t.
+/// to[0..n) = from[0..n); into a bf16 row (uint16_t) each value rounded.
 inline void store_row(float* to, const float* from, int64_t n) {
   std::memcpy(to, from, static_cast<size_t>(n) * sizeof(float));
 }
