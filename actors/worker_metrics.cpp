@@ -32,6 +32,10 @@ const family families[] = {
    [](const worker_status& s) {
      return std::to_string(s.prefix.reused_tokens);
    }},
+  {"chatd_draft_tokens_total", "counter",
+   [](const worker_status& s) { return std::to_string(s.drafts.proposed); }},
+  {"chatd_draft_tokens_accepted_total", "counter",
+   [](const worker_status& s) { return std::to_string(s.drafts.accepted); }},
 };
 
 /// A label value as the text format needs it: the device name comes from

@@ -3,10 +3,11 @@
 // max_batch 1, i.e. one sequence at a time, in the same run), the time
 // to first token of a sequence that joins a busy batch, and the time to
 // first token of each turn of a 10-turn conversation with prefix reuse off
-// and on.
+// and on, and speculative decoding (drafts from the context) off and on at
+// 1, 2, 4 and 8 sequences.
 //
 //   worker_bench [--shape small|100m|both] [--new-tokens N] [--prompt N]
-//                [--quick] [--prefix-only]
+//                [--quick] [--prefix-only] [--drafts-only]
 //
 // Random weights (seed 1337), greedy, fp32 on the CPU; each shape is
 // written to a temporary checkpoint and loaded the way chat-worker loads it.
@@ -45,6 +46,8 @@ struct options {
   std::vector<int> concurrency{1, 4, 8, 16};
   /// Only the conversation table (prefix reuse).
   bool prefix_only = false;
+  /// Only the speculative decoding table.
+  bool drafts_only = false;
 };
 
 double ms_between(clock_type::time_point a, clock_type::time_point b) {
@@ -120,30 +123,46 @@ void submit(worker::engine& eng, generate_request r, stream& s) {
 std::unique_ptr<worker::engine> make_engine(const fs::path& checkpoint,
                                             int max_batch,
                                             int prefill_chunk = 128,
-                                            int prefix_cache_slots = 4) {
+                                            int prefix_cache_slots = 4,
+                                            int draft_tokens = 0) {
   worker::engine_options o;
   o.model_dir = checkpoint.string();
   o.max_batch = max_batch;
   o.prefill_chunk = prefill_chunk;
   o.prefix_cache_slots = prefix_cache_slots;
+  o.draft_tokens = draft_tokens;
+  o.draft_max_batch = max_batch;
   return std::make_unique<worker::engine>(o);
 }
 
-/// Aggregate tokens/s of `n` sequences submitted at once: all tokens over
-/// the time from submitting to the last token.
-double aggregate_tokens_per_sec(worker::engine& eng, prompt_source& prompts,
-                                int n, const options& o) {
+struct batch_run {
+  double tokens_per_sec;
+  std::int64_t tokens;
+  std::vector<std::vector<std::int32_t>> replies;
+};
+
+/// `n` sequences submitted at once; tokens/s counts all tokens over the
+/// time from submitting to the last token.
+batch_run run_batch(worker::engine& eng, prompt_source& prompts, int n,
+                    const options& o) {
   std::vector<stream> streams(n);
   const auto start = clock_type::now();
   for (int i = 0; i < n; ++i)
     submit(eng, greedy(i, prompts.next(o.prompt), o.new_tokens), streams[i]);
-  std::int64_t tokens = 0;
+  batch_run run{0, 0, {}};
   auto last = start;
   for (auto& s : streams) {
-    tokens += s.wait().completion_tokens;
+    run.tokens += s.wait().completion_tokens;
     last = std::max(last, s.token_times.back());
+    run.replies.push_back(s.tokens);
   }
-  return tokens / (ms_between(start, last) / 1000.0);
+  run.tokens_per_sec = run.tokens / (ms_between(start, last) / 1000.0);
+  return run;
+}
+
+double aggregate_tokens_per_sec(worker::engine& eng, prompt_source& prompts,
+                                int n, const options& o) {
+  return run_batch(eng, prompts, n, o).tokens_per_sec;
 }
 
 /// Greedy tokens/s of the model alone, batch 1, no engine: the ceiling of a
@@ -284,6 +303,43 @@ void bench_prefix_reuse(const model::gpt_config& config, const fs::path& dir) {
   std::fflush(stdout);
 }
 
+/// Speculative decoding off and on (drafts of up to 4 tokens, at every
+/// batch size here), the same prompts, interleaved: tokens/s, how many
+/// drafted tokens held, and the time per step (a confirmed draft token
+/// saves one), which says what checking a draft costs.
+void bench_drafts(const fs::path& dir, const options& o) {
+  auto off = make_engine(dir, 16, 128, 4, 0);
+  auto on = make_engine(dir, 16, 128, 4, 4);
+  std::printf("speculative decoding, drafts of up to 4 tokens from the "
+              "context; the random model's greedy replies repeat "
+              "themselves, so most drafts hold\n");
+  std::printf("%11s | %12s | %11s | %16s | %12s | %11s | %s\n",
+              "concurrency", "off tok/s", "on tok/s", "accepted/drafted",
+              "off ms/step", "on ms/step", "same tokens");
+  for (int n : {1, 2, 4, 8}) {
+    prompt_source for_off(on->vocab_size()), for_on(on->vocab_size());
+    const auto before = on->status().drafts;
+    const auto plain = run_batch(*off, for_off, n, o);
+    const auto drafted = run_batch(*on, for_on, n, o);
+    const auto after = on->status().drafts;
+    const auto accepted = after.accepted - before.accepted;
+    const auto proposed = after.proposed - before.proposed;
+    // Steps of n rows: tokens / n without drafts, fewer by the confirmed
+    // draft tokens / n with them.
+    const double off_ms = plain.tokens / plain.tokens_per_sec * 1000.0
+                          / (static_cast<double>(plain.tokens) / n);
+    const double on_ms = drafted.tokens / drafted.tokens_per_sec * 1000.0
+                         / (static_cast<double>(drafted.tokens - accepted)
+                            / n);
+    std::printf("%11d | %12.1f | %11.1f | %7lld / %6lld | %12.1f | %11.1f "
+                "| %s\n",
+                n, plain.tokens_per_sec, drafted.tokens_per_sec,
+                (long long)accepted, (long long)proposed, off_ms, on_ms,
+                plain.replies == drafted.replies ? "yes" : "NO");
+    std::fflush(stdout);
+  }
+}
+
 void bench_with_checkpoint(const std::string& shape,
                            const model::gpt_config& config,
                            const fs::path& dir, const options& o) {
@@ -296,6 +352,10 @@ void bench_with_checkpoint(const std::string& shape,
               o.prompt, o.new_tokens, torch::get_num_threads());
   if (o.prefix_only) {
     bench_prefix_reuse(config, dir);
+    return;
+  }
+  if (o.drafts_only) {
+    bench_drafts(dir, o);
     return;
   }
   prompt_source prompts(config.vocab_size);
@@ -339,6 +399,7 @@ void bench_with_checkpoint(const std::string& shape,
       join_busy_batch(*unchunked, prompts, busy, long_prompt, o));
   unchunked.reset();
   bench_prefix_reuse(config, dir);
+  bench_drafts(dir, o);
 }
 
 /// Writes the shape's random checkpoint, benches it, removes it.
@@ -387,10 +448,12 @@ options parse(int argc, char** argv) {
       o.new_tokens = 32;
     } else if (arg == "--prefix-only") {
       o.prefix_only = true;
+    } else if (arg == "--drafts-only") {
+      o.drafts_only = true;
     } else {
       throw std::runtime_error("unknown argument " + arg
                                + "; use --shape, --new-tokens, --prompt, "
-                                 "--quick or --prefix-only");
+                                 "--quick, --prefix-only or --drafts-only");
     }
   }
   return o;

@@ -312,6 +312,17 @@ const std::vector<field>& fields() {
                   "thread)",
                   [](auto& c) -> auto& { return c.worker.compute_threads; },
                   0, 1024),
+    integer_field("worker.draft_tokens", "",
+                  "most tokens a sequence drafts per step from its own "
+                  "context, checked in one forward (0: no speculative "
+                  "decoding)",
+                  [](auto& c) -> auto& { return c.worker.draft_tokens; }, 0,
+                  64),
+    integer_field("worker.draft_max_batch", "",
+                  "sequences draft only while at most this many decode in "
+                  "one step",
+                  [](auto& c) -> auto& { return c.worker.draft_max_batch; },
+                  0, 1024),
     string_field("worker.tls_cert", "",
                  "PEM certificate chain for the worker transport; with "
                  "worker.tls_key and worker.tls_ca: TLS with mutual "

@@ -252,12 +252,11 @@ cache_positions gptImpl::plan_cached(const kv_cache& cache,
 at::Tensor gptImpl::forward_cached(const at::Tensor& idx, kv_cache& cache,
                                    const std::vector<int64_t>& slots,
                                    logits_for which) {
-  return forward_cached({cached_rows{idx, slots}}, cache, which).front();
+  return forward_cached({cached_rows{idx, slots, which}}, cache).front();
 }
 
 std::vector<at::Tensor> gptImpl::forward_cached(
-    const std::vector<cached_rows>& groups, kv_cache& cache,
-    logits_for which) {
+    const std::vector<cached_rows>& groups, kv_cache& cache) {
   std::vector<int64_t> all_slots;
   for (const auto& g : groups) {
     const auto B = g.idx.dim() == 2 ? g.idx.size(0) : -1;
@@ -303,7 +302,7 @@ std::vector<at::Tensor> gptImpl::forward_cached(
   for (const auto& g : groups) {
     const auto B = g.idx.size(0), T = g.idx.size(1);
     auto y = x.narrow(0, first, B * T).view({B, T, C});
-    if (which == logits_for::last) y = y.narrow(1, T - 1, 1);  // (B, 1, C)
+    if (g.logits == logits_for::last) y = y.narrow(1, T - 1, 1);  // (B, 1, C)
     outputs.push_back(y.reshape({-1, C}));
     counts.push_back(y.size(0) * y.size(1));
     first += B * T;

@@ -95,10 +95,12 @@ TORCH_MODULE(block);
 enum class logits_for { all, last };
 
 /// New tokens idx (B, T) for the cached sequences in `slots` (row b goes
-/// to slots[b]): one group of a cached forward.
+/// to slots[b]): one group of a cached forward, with the positions it wants
+/// logits for.
 struct cached_rows {
   at::Tensor idx;
   std::vector<int64_t> slots;
+  logits_for logits = logits_for::all;
 };
 
 /// The GPT language model. Holds no per-sequence state: the KV cache is
@@ -131,8 +133,7 @@ struct gptImpl : torch::nn::Module {
   /// group's logits, (B, T|1, V), as forward_cached would for it alone. A
   /// slot may appear only once across all groups.
   std::vector<at::Tensor> forward_cached(const std::vector<cached_rows>& groups,
-                                         kv_cache& cache,
-                                         logits_for which = logits_for::all);
+                                         kv_cache& cache);
 
   const gpt_config& config() const { return config_; }
 

@@ -70,6 +70,8 @@ std::unique_ptr<chat::worker::engine> start_engine(const chat::config& cfg) {
   options.max_queue = cfg.worker.max_queue;
   options.prefill_chunk = cfg.worker.prefill_chunk;
   options.prefix_cache_slots = cfg.worker.prefix_cache_slots;
+  options.draft_tokens = cfg.worker.draft_tokens;
+  options.draft_max_batch = cfg.worker.draft_max_batch;
   options.compute_threads = cfg.worker.compute_threads;
   try {
     return std::make_unique<chat::worker::engine>(options);

@@ -122,6 +122,10 @@ int run(const chat::config& cfg) {
                      std::to_string(cfg.worker.prefix_cache_slots),
                      "--worker.compute_threads",
                      std::to_string(cfg.worker.compute_threads),
+                     "--worker.draft_tokens",
+                     std::to_string(cfg.worker.draft_tokens),
+                     "--worker.draft_max_batch",
+                     std::to_string(cfg.worker.draft_max_batch),
                      "--worker.precision", cfg.worker.precision};
   if (chat::worker_tls_enabled(cfg.worker))
     spec.extra_args.insert(spec.extra_args.end(),

@@ -104,6 +104,19 @@ typename Inspector::result_type inspect(Inspector& f, prefix_reuse_stats& x) {
            x.reused_tokens);
 }
 
+/// Speculative decoding since a worker's engine started.
+struct draft_stats {
+  /// Draft tokens checked.
+  std::int64_t proposed = 0;
+  /// Draft tokens the model sampled again, each a step saved.
+  std::int64_t accepted = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, draft_stats& x) {
+  return f(caf::meta::type_name("draft_stats"), x.proposed, x.accepted);
+}
+
 /// A worker's load and model, for routing, /admin/workers and /metrics.
 struct worker_status {
   /// The active model: requests without a model id get it.
@@ -122,13 +135,15 @@ struct worker_status {
   std::int64_t kv_slots_total = 0;
   std::int64_t kv_slots_used = 0;
   prefix_reuse_stats prefix;
+  draft_stats drafts;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_status& x) {
   return f(caf::meta::type_name("worker_status"), x.model_id, x.device,
            x.running, x.queued, x.max_batch, x.peak_batch, x.tokens_per_sec,
-           x.tokens_generated, x.kv_slots_total, x.kv_slots_used, x.prefix);
+           x.tokens_generated, x.kv_slots_total, x.kv_slots_used, x.prefix,
+           x.drafts);
 }
 
 } // namespace chat

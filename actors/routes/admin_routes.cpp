@@ -263,6 +263,8 @@ json worker_json(const worker_row& w) {
           {"prefix_hits", w.status.prefix.hits},
           {"prefix_misses", w.status.prefix.misses},
           {"prefix_reused_tokens", w.status.prefix.reused_tokens},
+          {"draft_tokens", w.status.drafts.proposed},
+          {"draft_tokens_accepted", w.status.drafts.accepted},
           {"status", w.state}};
 }
 

@@ -2,6 +2,7 @@
 
 #include "actors/protocol/errc.hpp"
 #include "actors/worker/loaded_model.hpp"
+#include "actors/worker/prompt_lookup.hpp"
 #include "actors/worker/request_checks.hpp"
 #include "actors/worker/throughput_meter.hpp"
 #include "log/log.hpp"
@@ -44,6 +45,12 @@ void check_options(const engine_options& o) {
     throw std::runtime_error("engine: compute_threads "
                              + std::to_string(o.compute_threads)
                              + " must be >= 0 (0: one per hardware thread)");
+  if (o.draft_tokens < 0 || o.draft_max_batch < 0)
+    throw std::runtime_error("engine: draft_tokens "
+                             + std::to_string(o.draft_tokens)
+                             + ", draft_max_batch "
+                             + std::to_string(o.draft_max_batch)
+                             + ": each must be >= 0 (0: no drafts)");
 }
 
 double milliseconds_since(clock_type::time_point t) {
@@ -107,6 +114,8 @@ struct running_sequence {
   std::int64_t slot;
   std::int64_t prefilled;       // prompt tokens already in the cache
   std::int64_t next_token = 0;  // sampled and sent, fed by the next step
+  /// Tokens guessed to follow next_token, verified by this step.
+  std::vector<std::int32_t> draft;
   std::int32_t generated = 0;   // tokens sent
   const char* finish = nullptr; // finish_reason once it is done
 };
@@ -132,12 +141,23 @@ struct engine::impl {
   /// Picks this step's prefill chunks, at most prefill_chunk tokens in all
   /// (into `chunks`); returns their token count.
   std::int64_t plan_prefill();
-  /// Runs `group` (decoding rows) and the chunks of model m in one forward;
-  /// samples and accepts what it produced.
+  /// Looks up a draft for each decoding row when the step is small enough
+  /// for drafts to pay; rows with one go to `drafted`, the others to `rows`.
+  void plan_drafts();
+  /// Runs `group` (decoding rows), `model_drafted` and the chunks of model
+  /// m in one forward; samples and accepts what it produced.
   void forward_model(loaded_model& m, std::int64_t& emitted);
   void sample(const at::Tensor& logits,
               const std::vector<running_sequence*>& rows);
-  void accept(running_sequence& s, std::int64_t token, std::int64_t& emitted);
+  /// Samples `logits` (1 + draft, V) of a drafted row position by position,
+  /// as plain decoding would, while the draft holds; accepts the tokens and
+  /// rewinds the cache past the first draft token that did not.
+  void verify(running_sequence& s, const at::Tensor& logits,
+              std::int64_t& emitted);
+  /// Takes `count` new tokens of `s` (one, or a verified draft's) up to a
+  /// stop token or its length, and reports them in one on_tokens.
+  void accept(running_sequence& s, const std::int64_t* tokens,
+              std::size_t count, std::int64_t& emitted);
   void retire_finished();
   void fail_running(const caf::error& why);
   void publish_running();
@@ -158,8 +178,11 @@ struct engine::impl {
   // its own beyond tensors.
   std::vector<running_sequence> running;  // in admission order
   std::vector<running_sequence> retired;  // ended, being reported
-  std::vector<running_sequence*> rows;   // decoding this step
+  std::vector<running_sequence*> rows;   // decoding this step, no draft
   std::vector<running_sequence*> group;  // the rows of one model
+  std::vector<running_sequence*> drafted;  // decoding with a draft
+  std::vector<running_sequence*> model_drafted;  // those of one model
+  std::vector<std::int64_t> verified;  // tokens a drafted row samples
   std::vector<running_sequence*> one_row;
   /// Prompt tokens [s->prefilled, + tokens) go in this step.
   struct prefill_chunk {
@@ -191,6 +214,7 @@ struct engine::impl {
   std::int32_t peak_batch = 0;
   std::int64_t tokens_generated = 0;
   prefix_reuse_stats prefix;
+  draft_stats drafts;
   /// Slots of the loaded models that keep a prefix; the engine thread
   /// counts them (prefix_cache is its alone) for status().
   std::int64_t kept_slots = 0;
@@ -216,6 +240,9 @@ engine::impl::impl(const engine_options& o)
   retired.reserve(o.max_batch);
   rows.reserve(o.max_batch);
   group.reserve(o.max_batch);
+  drafted.reserve(o.max_batch);
+  model_drafted.reserve(o.max_batch);
+  verified.reserve(o.draft_tokens + 1);
   chunks.reserve(o.max_batch);
   model_chunks.reserve(o.max_batch);
   inputs.reserve(o.max_batch + 1);
@@ -332,10 +359,7 @@ void engine::impl::step() {
   const auto begin = clock_type::now();
   std::int64_t emitted = 0;
   try {
-    rows.clear();
-    for (auto& s : running)
-      if (s.decoding())
-        rows.push_back(&s);
+    plan_drafts();
     const auto prefilled = plan_prefill();
     // Rows grouped by model, each group in slot order: consecutive slots let
     // attention read the cache as a view instead of gathering it. Each
@@ -355,6 +379,10 @@ void engine::impl::step() {
       for (auto* r : rows)
         if (r->model.get() == m)
           group.push_back(r);
+      model_drafted.clear();
+      for (auto* r : drafted)
+        if (r->model.get() == m)
+          model_drafted.push_back(r);
       model_chunks.clear();
       for (const auto& c : chunks)
         if (c.s->model.get() == m)
@@ -363,9 +391,11 @@ void engine::impl::step() {
     };
     for (auto* r : rows)
       step_model(r->model.get());
+    for (auto* r : drafted)
+      step_model(r->model.get());
     for (const auto& c : chunks)
       step_model(c.s->model.get());
-    const auto batch = static_cast<std::int64_t>(rows.size());
+    const auto batch = static_cast<std::int64_t>(rows.size() + drafted.size());
     if (log::enabled(log::level::debug))
       log::debug("engine", "step")
         .kv("batch", batch)
@@ -380,6 +410,34 @@ void engine::impl::step() {
                             std::string("the engine failed: ") + e.what()));
   }
   retire_finished();
+}
+
+void engine::impl::plan_drafts() {
+  rows.clear();
+  drafted.clear();
+  for (auto& s : running)
+    if (s.decoding())
+      rows.push_back(&s);
+  if (options.draft_tokens == 0
+      || rows.size() > static_cast<std::size_t>(options.draft_max_batch))
+    return;
+  lookup_limits limits;
+  auto plain = rows.begin();
+  for (auto* s : rows) {
+    // fed ends with next_token, which this step feeds: a draft after it
+    // must fit the context, and emits at most the tokens left.
+    const auto fed = static_cast<std::int64_t>(s->fed.size());
+    limits.max_draft = static_cast<int>(
+      std::min<std::int64_t>({options.draft_tokens, s->model->context - fed,
+                              s->request.sampling.max_tokens - s->generated
+                                - 1}));
+    propose_from_context(s->fed, limits, s->draft);
+    if (s->draft.empty())
+      *plain++ = s;
+    else
+      drafted.push_back(s);
+  }
+  rows.erase(plain, rows.end());
 }
 
 std::int64_t engine::impl::plan_prefill() {
@@ -409,22 +467,32 @@ void engine::impl::forward_model(loaded_model& m, std::int64_t& emitted) {
       row_slots.push_back(group[b]->slot);
     }
     inputs.push_back({step_ids.narrow(0, 0, B).to(where.device),  // (B, 1)
-                      row_slots});
+                      row_slots, model::logits_for::last});
+  }
+  for (auto* s : model_drafted) {
+    std::vector<std::int64_t> ids{s->next_token};
+    ids.insert(ids.end(), s->draft.begin(), s->draft.end());
+    const auto n = static_cast<std::int64_t>(ids.size());
+    inputs.push_back({torch::tensor(ids, torch::kLong)
+                        .view({1, n})
+                        .to(where.device),  // (1, 1 + draft)
+                      {s->slot}, model::logits_for::all});
   }
   for (const auto& c : model_chunks) {
     auto& s = *c.s;
     inputs.push_back({s.prompt.narrow(0, s.prefilled, c.tokens)
                         .view({1, c.tokens}),  // (1, n)
-                      {s.slot}});
+                      {s.slot}, model::logits_for::last});
   }
-  auto logits = m.gpt->forward_cached(inputs, m.cache,
-                                      model::logits_for::last);
+  auto logits = m.gpt->forward_cached(inputs, m.cache);
   std::size_t next = 0;
   if (B > 0) {
     sample(logits[next++].view({B, m.vocab}), group);  // (B, 1, V)
     for (std::int64_t b = 0; b < B; ++b)
-      accept(*group[b], sampled[b], emitted);
+      accept(*group[b], &sampled[b], 1, emitted);
   }
+  for (auto* s : model_drafted)
+    verify(*s, logits[next++][0], emitted);  // (1 + draft, V)
   for (const auto& c : model_chunks) {
     auto& s = *c.s;
     const auto& last = logits[next++];  // (1, 1, V)
@@ -432,7 +500,7 @@ void engine::impl::forward_model(loaded_model& m, std::int64_t& emitted) {
     if (s.prefilled == s.prompt.size(0)) {
       one_row.assign(1, &s);
       sample(last.view({1, m.vocab}), one_row);
-      accept(s, sampled[0], emitted);
+      accept(s, sampled.data(), 1, emitted);
     }
   }
 }
@@ -466,23 +534,69 @@ void engine::impl::sample(const at::Tensor& logits,
     });
 }
 
-void engine::impl::accept(running_sequence& s, std::int64_t token,
+void engine::impl::verify(running_sequence& s, const at::Tensor& logits,
                           std::int64_t& emitted) {
-  const auto& stops = s.request.stop_tokens;
-  if (std::find(stops.begin(), stops.end(), token) != stops.end()) {
-    s.finish = "stop";
-    return;
+  const auto& draft = s.draft;
+  const auto k = draft.size();
+  // The sequence's generator draws once per token, as without a draft, so
+  // a seeded reply is the same whether or not this step drafted.
+  verified.clear();
+  if (s.greedy) {
+    const auto best = logits.argmax(-1).to(torch::kCPU);  // (1 + k)
+    const auto* ids = best.data_ptr<std::int64_t>();
+    for (std::size_t i = 0; i <= k; ++i) {
+      verified.push_back(ids[i]);
+      if (i == k || ids[i] != draft[i])
+        break;
+    }
+  } else {
+    const auto host = logits.to(torch::kCPU, torch::kFloat);  // (1 + k, V)
+    for (std::size_t i = 0; i <= k; ++i) {
+      verified.push_back(
+        s.sampler.sample(host[static_cast<std::int64_t>(i)]));
+      if (i == k || verified.back() != draft[i])
+        break;
+    }
   }
-  ++s.generated;
-  ++emitted;
-  s.fed.push_back(static_cast<std::int32_t>(token));
-  s.observer.on_tokens({static_cast<std::int32_t>(token)});
-  // The last sampled token is never fed, so a full cache still yields one.
-  if (s.generated >= s.request.sampling.max_tokens
-      || s.model->cache.length(s.slot) >= s.model->context)
-    s.finish = "length";
-  else
-    s.next_token = token;
+  // The cache took next_token and the whole draft; only next_token and the
+  // draft tokens that were sampled again hold (fewer when a stop token
+  // ended the sequence among them).
+  const auto confirmed = static_cast<std::int64_t>(verified.size()) - 1;
+  const auto start = s.model->cache.length(s.slot)
+                     - static_cast<std::int64_t>(k) - 1;
+  accept(s, verified.data(), verified.size(), emitted);
+  s.model->cache.truncate(
+    s.slot, std::min(start + 1 + confirmed,
+                     static_cast<std::int64_t>(s.fed.size())));
+  std::lock_guard<std::mutex> lock(mutex);
+  drafts.proposed += static_cast<std::int64_t>(k);
+  drafts.accepted += confirmed;
+}
+
+void engine::impl::accept(running_sequence& s, const std::int64_t* tokens,
+                          std::size_t count, std::int64_t& emitted) {
+  const auto& stops = s.request.stop_tokens;
+  std::vector<std::int32_t> sent;
+  for (std::size_t i = 0; i < count && s.finish == nullptr; ++i) {
+    const auto token = tokens[i];
+    if (std::find(stops.begin(), stops.end(), token) != stops.end()) {
+      s.finish = "stop";
+      break;
+    }
+    ++s.generated;
+    ++emitted;
+    s.fed.push_back(static_cast<std::int32_t>(token));
+    sent.push_back(static_cast<std::int32_t>(token));
+    // The last sampled token is never fed, so a full cache still yields
+    // one: fed holds the cache's tokens and this one.
+    if (s.generated >= s.request.sampling.max_tokens
+        || static_cast<std::int64_t>(s.fed.size()) > s.model->context)
+      s.finish = "length";
+    else
+      s.next_token = token;
+  }
+  if (!sent.empty())
+    s.observer.on_tokens(std::move(sent));
 }
 
 void engine::impl::retire_finished() {
@@ -630,6 +744,7 @@ worker_status engine::status() const {
   s.kv_slots_used = std::min(s.kv_slots_total,
                              s.running + impl_->kept_slots);
   s.prefix = impl_->prefix;
+  s.drafts = impl_->drafts;
   return s;
 }
 

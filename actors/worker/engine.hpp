@@ -47,6 +47,14 @@ struct engine_options {
   /// Threads of the CPU decode kernels (model/cpu_ops.hpp); 0: one per
   /// hardware thread.
   int compute_threads = 0;
+  /// Speculative decoding: most tokens a decoding sequence drafts per step
+  /// by looking up its own last tokens earlier in its prompt and reply
+  /// (prompt_lookup.hpp); one forward then checks them all. 0: no drafts.
+  int draft_tokens = 4;
+  /// Sequences draft only while at most this many decode in a step: a
+  /// small step is bound by reading the weights, so checking a few more
+  /// positions costs little, while a large one is bound by compute.
+  int draft_max_batch = 4;
 };
 
 /// Where the engine reports one sequence's progress. Both run on the engine
@@ -73,6 +81,10 @@ struct sequence_observer {
 /// Prefix reuse: a sequence starts from the longest kept prefix of its
 /// prompt on its model (compared by token ids), so its output is the same
 /// as without reuse, only its prefill is shorter.
+///
+/// Speculative decoding: a step may emit several tokens of a sequence, each
+/// sampled from the same logits, with the same draws of its generator, as
+/// decoding one token a step would give; a draft only saves steps.
 ///
 /// max_tokens is clamped to the context: a sequence whose cache fills up
 /// ends with finish_reason "length". A prompt must leave room for at least

@@ -303,6 +303,8 @@ TEST_CASE("chatctl workers shows each worker's load, KV-cache use and "
   CHECK(workers[0]["prefix_hits"] == 0);
   CHECK(workers[0]["prefix_misses"] == 0);
   CHECK(workers[0]["prefix_reused_tokens"] == 0);
+  CHECK(workers[0]["draft_tokens"] == 0);
+  CHECK(workers[0]["draft_tokens_accepted"] == 0);
 }
 
 TEST_CASE("chatctl filters: a rule added, listed and removed applies from "

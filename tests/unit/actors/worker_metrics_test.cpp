@@ -28,12 +28,13 @@ worker_row ready_worker() {
   w.status.kv_slots_total = 20;
   w.status.kv_slots_used = 5;
   w.status.prefix = {7, 3, 412};
+  w.status.drafts = {90, 61};
   return w;
 }
 
 } // namespace
 
-TEST_CASE("worker metrics: KV-cache use and prefix reuse per worker",
+TEST_CASE("worker metrics: KV-cache use, prefix reuse and drafts per worker",
           "[unit]") {
   auto text = render_worker_metrics({ready_worker()});
   const std::string label = "{worker=\"worker-1\",device=\"cpu\"}";
@@ -49,6 +50,10 @@ TEST_CASE("worker metrics: KV-cache use and prefix reuse per worker",
                  "# TYPE chatd_prefix_cache_reused_tokens_total counter"));
   CHECK(has_line(text,
                  "chatd_prefix_cache_reused_tokens_total" + label + " 412"));
+  CHECK(has_line(text, "# TYPE chatd_draft_tokens_total counter"));
+  CHECK(has_line(text, "chatd_draft_tokens_total" + label + " 90"));
+  CHECK(has_line(text, "# TYPE chatd_draft_tokens_accepted_total counter"));
+  CHECK(has_line(text, "chatd_draft_tokens_accepted_total" + label + " 61"));
   CHECK(has_line(text, "chatd_worker_up" + label + " 1"));
   CHECK(has_line(text, "chatd_worker_running" + label + " 2"));
   CHECK(has_line(text, "chatd_queue_depth" + label + " 1"));
@@ -97,5 +102,8 @@ TEST_CASE("worker metrics: label values are escaped", "[unit]") {
                                      "counter\n"
                                      "# TYPE "
                                      "chatd_prefix_cache_reused_tokens_total "
+                                     "counter\n"
+                                     "# TYPE chatd_draft_tokens_total counter\n"
+                                     "# TYPE chatd_draft_tokens_accepted_total "
                                      "counter\n");
 }

@@ -67,13 +67,15 @@ inline std::vector<std::int32_t> prompt_of(std::int32_t length, std::int32_t fir
 /// A tiny checkpoint in a temp dir and an engine serving it.
 struct fixture {
   explicit fixture(int max_batch = 4, int max_queue = 8,
-                   int prefill_chunk = 8, int prefix_cache_slots = 4) {
+                   int prefill_chunk = 8, int prefix_cache_slots = 4,
+                   int draft_tokens = 4) {
     worker::engine_options o;
     o.model_dir = checkpoint.string();
     o.max_batch = max_batch;
     o.max_queue = max_queue;
     o.prefill_chunk = prefill_chunk;
     o.prefix_cache_slots = prefix_cache_slots;
+    o.draft_tokens = draft_tokens;
     eng = std::make_unique<worker::engine>(o);
   }
 

@@ -26,12 +26,17 @@ TEST_CASE("sequences joining a running batch decode exactly as greedy "
     submitted[i] = f.eng->submit(request(i, prompts[i], max_tokens),
                                  seqs[i].observer());
   };
-  // B and C join after A's 2nd token, D after A's 10th: all mid-generation.
+  // B and C join once A has 2 tokens, D once it has 10: all
+  // mid-generation. A step may bring A several tokens (a verified draft).
+  bool joined_b_c = false, joined_d = false;
   seqs[0].on_token = [&](const recording& a) {
-    if (a.tokens.size() == 2) {
+    if (!joined_b_c && a.tokens.size() >= 2) {
+      joined_b_c = true;
       submit(1);
       submit(2);
-    } else if (a.tokens.size() == 10) {
+    }
+    if (!joined_d && a.tokens.size() >= 10) {
+      joined_d = true;
       submit(3);
     }
   };
@@ -75,13 +80,17 @@ TEST_CASE("a cancelled sequence gets no token after the step that "
   fixture f(1);
   recording running, waiting;
   caf::error waiting_refused;
+  // A step may bring several tokens (a verified draft): cancel once there
+  // are 3 or more, and expect no more than there were then.
+  std::size_t sent_before_cancel = 0;
   running.on_token = [&](const recording& r) {
     if (r.tokens.size() == 1) {
       // max_batch 1: this one waits behind `running` and leaves the queue.
       waiting_refused = f.eng->submit(request(2, prompt_of(4, 5), 10),
                                       waiting.observer());
       f.eng->cancel(2);
-    } else if (r.tokens.size() == 3) {
+    } else if (sent_before_cancel == 0 && r.tokens.size() >= 3) {
+      sent_before_cancel = r.tokens.size();
       f.eng->cancel(1);
     }
   };
@@ -89,8 +98,9 @@ TEST_CASE("a cancelled sequence gets no token after the step that "
   auto r = running.result();
   REQUIRE(!waiting_refused);
   CHECK(r.finish_reason == "cancelled");
-  CHECK(r.completion_tokens == 3);
-  CHECK(running.tokens.size() == 3);
+  CHECK(sent_before_cancel >= 3);
+  CHECK(r.completion_tokens == static_cast<int>(sent_before_cancel));
+  CHECK(running.tokens.size() == sent_before_cancel);
   auto w = waiting.result();
   CHECK(w.finish_reason == "cancelled");
   CHECK(w.completion_tokens == 0);
