@@ -8,8 +8,9 @@
 # are greedy but for one 16-stream run that samples (temperature 0.8,
 # top_p 0.95) as chat clients do; the random weights give nearly flat
 # distributions there, the sampler's hardest case (top_p keeps most of the
-# vocabulary). Compare rows of one run: the machine may be
-# shared.
+# vocabulary). A second service drafts (speculative decoding, off by
+# default) for one more 1-stream run. Compare rows of one run: the machine
+# may be shared.
 #
 #   bench/run_all.sh [--quick]     # --quick: fewer requests and tokens
 #
@@ -52,43 +53,59 @@ first_text=$(spm_export_vocab --model "$tokenizer" | grep -n '^<0xFF>' | cut -d:
 cp "$tokenizer" "$work/model/tokenizer.model"
 
 # -- the service --
-"$build/tools/chatd" --data-dir "$work/data" --listen 127.0.0.1:0 \
-  --model.path "$work/model" 2>"$work/chatd.log" &
-chatd_pid=$!
-url=""
-for _ in $(seq 600); do
-  address=$(sed -n 's/.*chatd: listening.*address=\([^ ]*\).*/\1/p' \
-    "$work/chatd.log" | tail -1)
-  if [ -n "$address" ] && curl -sf "http://$address/readyz" >/dev/null; then
-    url="http://$address"
-    break
+start_chatd() {  # [chatd flags]: a fresh data dir; sets url and worker_pid
+  rm -rf "$work/data"
+  "$build/tools/chatd" --data-dir "$work/data" --listen 127.0.0.1:0 \
+    --model.path "$work/model" "$@" 2>"$work/chatd.log" &
+  chatd_pid=$!
+  url=""
+  for _ in $(seq 600); do
+    address=$(sed -n 's/.*chatd: listening.*address=\([^ ]*\).*/\1/p' \
+      "$work/chatd.log" | tail -1)
+    if [ -n "$address" ] && curl -sf "http://$address/readyz" >/dev/null; then
+      url="http://$address"
+      break
+    fi
+    kill -0 "$chatd_pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if [ -z "$url" ]; then
+    echo "run_all: chatd did not become ready; its log:" >&2
+    cat "$work/chatd.log" >&2
+    exit 1
   fi
-  kill -0 "$chatd_pid" 2>/dev/null || break
-  sleep 0.5
-done
-if [ -z "$url" ]; then
-  echo "run_all: chatd did not become ready; its log:" >&2
-  cat "$work/chatd.log" >&2
-  exit 1
-fi
-worker_pid=$(pgrep -P "$chatd_pid" -f chat-worker | head -1)
-export CHATCTL_URL="$url" CHATCTL_KEY=$(cat "$work/data/admin.key")
+  worker_pid=$(pgrep -P "$chatd_pid" -f chat-worker | head -1)
+  export CHATCTL_URL="$url" CHATCTL_KEY=$(cat "$work/data/admin.key")
+  # Warm-up: first-request allocations are not part of the figures.
+  "$build/tools/chatctl" bench --requests 1 --output-tokens 8 >/dev/null \
+    || true
+}
+stop_chatd() {
+  kill -TERM "$chatd_pid"
+  wait "$chatd_pid" 2>/dev/null || true
+  chatd_pid=""
+}
+start_chatd
 
 bench() {  # concurrency requests [chatctl bench flags]
   "$build/tools/chatctl" --json bench --concurrency "$1" --requests "$2" \
     --output-tokens "$output" --prompt-words 32 "${@:3}" || true
 }
-# Warm-up: first-request allocations are not part of the figures.
-"$build/tools/chatctl" bench --requests 1 --output-tokens 8 >/dev/null || true
 single=$(bench 1 "$requests1")
 multi=$(bench 16 "$requests16")
 sampled=$(bench 16 "$requests16" --temperature 0.8 --top-p 0.95)
 peak_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 chatd_kib=$(peak_kib "$chatd_pid")
 worker_kib=$(peak_kib "$worker_pid")
-kill -TERM "$chatd_pid"
-wait "$chatd_pid" 2>/dev/null || true
-chatd_pid=""
+stop_chatd
+# Speculative decoding (off by default): one stream again, drafting.
+start_chatd --worker.draft_tokens 4
+drafting=$(bench 1 "$requests1")
+drafts=$(curl -sf "$url/metrics" | awk '
+  /^chatd_draft_tokens_total\{/ {d += $2}
+  /^chatd_draft_tokens_accepted_total\{/ {a += $2}
+  END {printf "%d / %d", a, d}')
+stop_chatd
 
 # -- the model alone --
 decode=$("$build/bench/decode_bench" --shape 100m --new-tokens "$output" \
@@ -99,12 +116,13 @@ train=$("$build/bench/train_bench" --shape 100m --steps "$train_steps")
 
 # -- one table --
 python3 - "$single" "$multi" "$chatd_kib" "$worker_kib" "$decode" "$train" \
-  "$decode_bf16" "$sampled" <<'PY'
+  "$decode_bf16" "$sampled" "$drafting" "$drafts" <<'PY'
 import json, re, sys
 single, multi = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 chatd_kib, worker_kib = int(sys.argv[3]), int(sys.argv[4])
 decode, train, decode_bf16 = sys.argv[5], sys.argv[6], sys.argv[7]
-sampled = json.loads(sys.argv[8])
+sampled, drafting = json.loads(sys.argv[8]), json.loads(sys.argv[9])
+drafts = sys.argv[10]
 rows = []
 def row(what, value, target=""):
     rows.append((what, value, target))
@@ -124,6 +142,11 @@ serving("16 streams", multi, ">= 300", "p99 <= 1500")
 # stream no text: the first text chunk and the gaps between chunks time no
 # token.
 serving("16 streams sampled", sampled, latencies=False)
+# The random model's greedy replies fall into loops, which the drafts
+# continue: a favourable text for speculative decoding.
+row("HTTP 1 stream, drafts of 4: output tok/s",
+    f"{drafting['output_tokens_per_s']:.1f}")
+row("HTTP 1 stream, drafts of 4: accepted / drafted tokens", drafts)
 for m in re.finditer(r"^\s*(\d+) \|\s*([\d.]+) \(\d+ new\) \|\s*([\d.]+)",
                      decode, re.M):
     b, cached, naive = m.groups()

@@ -98,10 +98,11 @@ struct worker_config {
   /// hardware thread. Lower it when other busy processes share the cores.
   int compute_threads = 0;
   /// Speculative decoding: most tokens a sequence drafts per step from its
-  /// own context, checked together in one forward; 0 turns it off.
-  int draft_tokens = 4;
+  /// own context, checked together in one forward; 0 (the default) turns
+  /// it off. Pays where replies repeat their context (code edits, quotes).
+  int draft_tokens = 0;
   /// Sequences draft only while at most this many decode in one step.
-  int draft_max_batch = 4;
+  int draft_max_batch = 2;
   /// PEM certificate chain, its key and the CA that signs every party's
   /// certificate; all three set: chatd and workers talk over CAF's OpenSSL
   /// transport and refuse a peer whose certificate that CA did not sign.

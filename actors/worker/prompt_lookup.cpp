@@ -21,10 +21,13 @@ void propose_from_context(const std::vector<std::int32_t>& tokens,
       const auto start = tokens.begin() + at;
       if (!std::equal(tail, tokens.end(), start))
         continue;
+      // What followed, up to the end; past the end the text repeats with
+      // the period it just showed (a loop of `size - from` tokens), so a
+      // short loop still fills the draft.
       const auto from = at + n;
-      const auto count = std::min<std::ptrdiff_t>(limits.max_draft,
-                                                   size - from);
-      draft.assign(tokens.begin() + from, tokens.begin() + from + count);
+      const auto period = size - from;
+      for (std::ptrdiff_t i = 0; i < limits.max_draft; ++i)
+        draft.push_back(tokens[static_cast<std::size_t>(from + i % period)]);
       return;
     }
   }

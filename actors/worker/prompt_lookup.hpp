@@ -19,8 +19,9 @@ struct lookup_limits {
 };
 
 /// Finds the latest earlier occurrence of the last n tokens of `tokens`
-/// (n from max_ngram down to min_ngram) and writes up to max_draft tokens
-/// that followed it into `draft`; leaves `draft` empty when no tail
+/// (n from max_ngram down to min_ngram) and writes the max_draft tokens
+/// that followed it into `draft`, repeating them when they reach the end
+/// (the tail then closes a loop); leaves `draft` empty when no tail
 /// recurs. Linear in the sequence for each n.
 void propose_from_context(const std::vector<std::int32_t>& tokens,
                           const lookup_limits& limits,

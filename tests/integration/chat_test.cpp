@@ -956,6 +956,41 @@ double metric_sum(const std::string& text, const std::string& name) {
   return sum;
 }
 
+TEST_CASE("speculative decoding, on by config, replies as without it and "
+          "/metrics counts its drafts",
+          "[integration]") {
+  // A prompt that repeats itself, so the lookup finds drafts; greedy and
+  // seeded sampling must both give the same text either way.
+  auto complete = [](service& svc) {
+    std::vector<std::string> texts;
+    for (double temperature : {0.0, 0.9}) {
+      auto r = svc.post("/v1/completions",
+                        json{{"prompt", "one two three, one two three, one "
+                                        "two three, one two three, one two"},
+                             {"max_tokens", 32},
+                             {"temperature", temperature},
+                             {"seed", 11}});
+      INFO(r.body);
+      REQUIRE(r.status == 200);
+      texts.push_back(parse(r.body)["choices"][0]["text"].get<std::string>());
+    }
+    return texts;
+  };
+  service drafting({"--worker.draft_tokens", "4"});
+  const auto drafted = complete(drafting);
+  const auto metrics = drafting.chatd.get("/metrics").body;
+  INFO(metrics);
+  CHECK(metric_sum(metrics, "chatd_draft_tokens_total") > 0);
+  CHECK(metric_sum(metrics, "chatd_draft_tokens_accepted_total")
+        <= metric_sum(metrics, "chatd_draft_tokens_total"));
+
+  service plain;
+  CHECK(complete(plain) == drafted);
+  CHECK(metric_sum(plain.chatd.get("/metrics").body,
+                   "chatd_draft_tokens_total")
+        == 0);
+}
+
 TEST_CASE("/metrics counts the prefix reuse of a session's second turn and "
           "the KV-cache slots in use",
           "[integration]") {

@@ -64,7 +64,9 @@ inline std::vector<std::int32_t> prompt_of(std::int32_t length, std::int32_t fir
   return p;
 }
 
-/// A tiny checkpoint in a temp dir and an engine serving it.
+/// A tiny checkpoint in a temp dir and an engine serving it. Drafts are on
+/// (the service's default is off), so that every engine test also checks
+/// that speculative decoding changes no reply.
 struct fixture {
   explicit fixture(int max_batch = 4, int max_queue = 8,
                    int prefill_chunk = 8, int prefix_cache_slots = 4,

@@ -29,13 +29,16 @@ TEST_CASE("a longer recurring tail wins over a later shorter one", "[unit]") {
   CHECK(draft_for({6, 7, 8, 1, 2, 7, 8, 3, 6, 7, 8}) == tokens{1, 2, 7, 8});
 }
 
-TEST_CASE("a draft may run into the tail itself and stops at the sequence's "
-          "end",
+TEST_CASE("a draft that reaches the sequence's end goes round the loop it "
+          "closed",
           "[unit]") {
-  // A loop: the tail (1, 2) occurred just before, so its continuation is
-  // the tail again.
-  CHECK(draft_for({1, 2, 1, 2}) == tokens{1, 2});
-  CHECK(draft_for({5, 1, 2, 3, 1, 2}, {2, 2, 8}) == tokens{3, 1, 2});
+  // The tail (1, 2) occurred just before: a loop of 2 tokens.
+  CHECK(draft_for({1, 2, 1, 2}) == tokens{1, 2, 1, 2});
+  // A loop of 3 tokens, (3, 1, 2), drafted 8 long.
+  CHECK(draft_for({5, 1, 2, 3, 1, 2}, {2, 2, 8})
+        == tokens{3, 1, 2, 3, 1, 2, 3, 1});
+  // The same token over and over.
+  CHECK(draft_for({4, 7, 7, 7}, {3, 2, 3}) == tokens{7, 7, 7});
 }
 
 TEST_CASE("no draft without a recurring tail of at least min_ngram tokens",
@@ -45,6 +48,6 @@ TEST_CASE("no draft without a recurring tail of at least min_ngram tokens",
   CHECK(draft_for({1, 2, 3, 4, 5}).empty());
   // Only the last token recurs: below min_ngram 2, enough with 1.
   CHECK(draft_for({3, 9, 1, 2, 9}).empty());
-  CHECK(draft_for({3, 9, 1, 2, 9}, {3, 1, 4}) == tokens{1, 2, 9});
+  CHECK(draft_for({3, 9, 1, 2, 9}, {3, 1, 4}) == tokens{1, 2, 9, 1});
   CHECK(draft_for({1, 2, 1, 2}, {3, 2, 0}).empty());
 }

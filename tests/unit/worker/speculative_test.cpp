@@ -113,7 +113,7 @@ TEST_CASE("drafts stop at the context's end", "[unit]") {
 
 TEST_CASE("no drafts when more sequences decode than draft_max_batch",
           "[unit]") {
-  REQUIRE(worker::engine_options{}.draft_max_batch == 4);
+  REQUIRE(worker::engine_options{}.draft_max_batch == 2);
   fixture f(8, 8, 128, 4);
   // The first sequence's only token submits six more from inside its
   // step, so all six are admitted, prefilled (120 tokens, one chunk) and
