@@ -347,27 +347,32 @@ TEST_CASE("every instruction set's packed kernel equals at::linear",
 TEST_CASE("every instruction set's few-row kernels equal at::linear",
           "[unit]") {
   torch::manual_seed(14);
-  const int64_t M = 3, K = 37, N = 11;
-  auto x = torch::randn({M, K}), w = torch::randn({N, K}),
-       bias = torch::randn({N});
-  auto w16 = w.to(torch::kBFloat16);
-  const auto* w16_bits = reinterpret_cast<const uint16_t*>(
-      w16.data_ptr<at::BFloat16>());
-  for (const auto& [name, kernels] : instruction_sets()) {
-    CAPTURE(name);
-    auto y = torch::empty({M, N}), y16 = torch::empty({M, N});
-    kernels->linear_columns({x.data_ptr<float>(), w.data_ptr<float>(),
-                             bias.data_ptr<float>(), y.data_ptr<float>(), M,
-                             N, K},
-                            0, N);
-    kernels->linear_columns_bf16({x.data_ptr<float>(), w16_bits,
-                                  bias.data_ptr<float>(),
-                                  y16.data_ptr<float>(), M, N, K},
-                                 0, N);
-    CHECK(max_abs_diff(y, at::linear(x, w, bias)) <= 1e-4);
-    CHECK(max_abs_diff(y16, at::linear(x, w16.to(torch::kFloat), bias)) <=
-          1e-4);
-  }
+  // One row takes one weight row at a time, more rows the 4-row blocks
+  // (5: a group of 4 and one of 1); K 200 runs the unrolled loops and a
+  // remainder, K 37 the remainder alone.
+  const int64_t N = 11;
+  for (const int64_t M : {1, 2, 3, 4, 5})
+    for (const int64_t K : {37, 200})
+      for (const auto& [name, kernels] : instruction_sets()) {
+        CAPTURE(name, M, K);
+        auto x = torch::randn({M, K}), w = torch::randn({N, K}),
+             bias = torch::randn({N});
+        auto w16 = w.to(torch::kBFloat16);
+        const auto* w16_bits = reinterpret_cast<const uint16_t*>(
+            w16.data_ptr<at::BFloat16>());
+        auto y = torch::empty({M, N}), y16 = torch::empty({M, N});
+        kernels->linear_columns({x.data_ptr<float>(), w.data_ptr<float>(),
+                                 bias.data_ptr<float>(), y.data_ptr<float>(), M,
+                                 N, K},
+                                0, N);
+        kernels->linear_columns_bf16({x.data_ptr<float>(), w16_bits,
+                                      bias.data_ptr<float>(),
+                                      y16.data_ptr<float>(), M, N, K},
+                                     0, N);
+        CHECK(max_abs_diff(y, at::linear(x, w, bias)) <= 1e-4);
+        CHECK(max_abs_diff(y16, at::linear(x, w16.to(torch::kFloat), bias)) <=
+              1e-4);
+      }
 }
 
 TEST_CASE("every instruction set's span kernel equals its row kernel",
