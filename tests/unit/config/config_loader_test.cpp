@@ -163,6 +163,10 @@ TEST_CASE("every error names the key and the problem", "[unit]") {
     src.args = {"--limits.max_tokens=0"};
     CHECK_THAT(error_of(src), Catch::Contains("limits.max_tokens"));
   }
+  SECTION("a draft longer than 64 tokens") {
+    src.args = {"--worker.draft_tokens=65"};
+    CHECK_THAT(error_of(src), Catch::Contains("worker.draft_tokens"));
+  }
 }
 
 TEST_CASE("the example config is valid and equals the defaults", "[unit]") {
