@@ -4,7 +4,6 @@
 #include "actors/routes/start_generation.hpp"
 #include "actors/ws_reply_writer.hpp"
 #include "storage/database.hpp"
-#include "storage/ids.hpp"
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
@@ -121,8 +120,7 @@ void start_chat(store_context& db, const gateway_deps& deps, caf::actor me,
     messages.push_back({tokenizer::chat_role::user, message});
     auto prompt
       = build_chat_prompt(*model, messages, options.max_tokens, deps.limits);
-    storage::exchange ex{storage::new_id("msg"), storage::new_id("msg"),
-                         message, message_tokens(*model, message)};
+    auto ex = storage::new_exchange(message, message_tokens(*model, message));
     conn->send(json{{"type", "start"},
                     {"id", id},
                     {"session_id", s->id},

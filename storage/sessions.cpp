@@ -63,6 +63,15 @@ sessions_repo::sessions_repo(SQLite::Database& db)
     delete_any_(db, "DELETE FROM sessions WHERE id = :id") {
 }
 
+exchange new_exchange(std::string user_content, std::int64_t user_tokens) {
+  exchange ex;
+  ex.user_message_id = new_id("msg");
+  ex.reply_message_id = new_id("msg");
+  ex.user_content = std::move(user_content);
+  ex.user_tokens = user_tokens;
+  return ex;
+}
+
 session sessions_repo::create(const std::string& user_id,
                               const std::string& title,
                               const std::string& system_prompt) {

@@ -44,6 +44,10 @@ struct exchange {
   std::string finish_reason;
 };
 
+/// An exchange for a new user turn: fresh ids for both messages, the
+/// reply still empty.
+exchange new_exchange(std::string user_content, std::int64_t user_tokens);
+
 /// A page of a list.
 template <class T>
 struct page {

@@ -48,11 +48,9 @@ void chat_completions(const gateway_deps& deps, api_call& call,
     for (auto& m : db.sessions.messages(session->id))
       messages.push_back({*tokenizer::parse_role(m.role),
                           std::move(m.content)});
-    exchange = storage::exchange{storage::new_id("msg"),
-                                 storage::new_id("msg"),
-                                 req.messages.back().content,
-                                 message_tokens(*model,
-                                                req.messages.back().content)};
+    const auto& content = req.messages.back().content;
+    exchange = storage::new_exchange(content,
+                                     message_tokens(*model, content));
   }
   messages.insert(messages.end(), req.messages.begin(), req.messages.end());
   auto prompt = build_chat_prompt(*model, messages, req.options.max_tokens,
@@ -65,7 +63,7 @@ void chat_completions(const gateway_deps& deps, api_call& call,
                                    req.options.include_usage);
   auto actor = start_generation(deps, call.who,
                                 {std::move(prompt), req.options, model, writer,
-                                 std::move(exchange), session_id});
+                                 std::move(exchange), session_id, {}});
   wire_cancel(call.done, actor);
 }
 
@@ -83,7 +81,7 @@ void completions(const gateway_deps& deps, api_call& call,
                                    req.options.include_usage);
   auto actor = start_generation(deps, call.who,
                                 {std::move(prompt), req.options, model, writer,
-                                 std::nullopt, ""});
+                                 std::nullopt, "", {}});
   wire_cancel(call.done, actor);
 }
 

@@ -4,7 +4,6 @@
 #include "actors/routes/request_fields.hpp"
 #include "actors/routes/session_json.hpp"
 #include "actors/routes/start_generation.hpp"
-#include "storage/ids.hpp"
 
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
@@ -47,13 +46,12 @@ void reply_in_session(
   auto model = resolve_model(deps, std::nullopt);
   auto prompt = build_chat_prompt(*model, conversation(db, s, content),
                                   options.max_tokens, deps.limits);
-  storage::exchange ex{storage::new_id("msg"), storage::new_id("msg"), content,
-                       message_tokens(*model, content)};
+  auto ex = storage::new_exchange(content, message_tokens(*model, content));
   reply_meta meta{ex.reply_message_id, model->id, unix_now(), s.id,
                   ex.reply_message_id};
   auto actor = start_generation(deps, call.who,
                                 {std::move(prompt), options, model,
-                                 make_writer(meta), std::move(ex), s.id});
+                                 make_writer(meta), std::move(ex), s.id, {}});
   call.done->on_close([actor] {
     caf::anon_send(actor, atom::cancel::value);
   });
