@@ -130,8 +130,9 @@ struct gptImpl : torch::nn::Module {
   /// Several cached forwards in one pass, for a decode step that also takes
   /// prefill chunks: every matmul multiplies all groups' rows at once, so
   /// the weights are read once; attention stays per group. Returns each
-  /// group's logits, (B, T|1, V), as forward_cached would for it alone. A
-  /// slot may appear only once across all groups.
+  /// group's logits, (B, T|1, V) as its `logits` asks, as forward_cached
+  /// would give for it alone. A slot may appear only once across all
+  /// groups.
   std::vector<at::Tensor> forward_cached(const std::vector<cached_rows>& groups,
                                          kv_cache& cache);
 
