@@ -242,7 +242,7 @@ engine::impl::impl(const engine_options& o)
   group.reserve(o.max_batch);
   drafted.reserve(o.max_batch);
   model_drafted.reserve(o.max_batch);
-  verified.reserve(o.draft_tokens + 1);
+  verified.reserve(static_cast<std::size_t>(o.draft_tokens) + 1);
   chunks.reserve(o.max_batch);
   model_chunks.reserve(o.max_batch);
   inputs.reserve(o.max_batch + 1);
@@ -538,15 +538,23 @@ void engine::impl::verify(running_sequence& s, const at::Tensor& logits,
                           std::int64_t& emitted) {
   const auto& draft = s.draft;
   const auto k = draft.size();
+  const auto& stops = s.request.stop_tokens;
+  // Whether the draft goes on past position i: its token was sampled again
+  // and does not end the sequence (a stop token is never fed).
+  auto draft_holds = [&](std::size_t i) {
+    const auto token = verified.back();
+    return i < k && token == draft[i]
+           && std::find(stops.begin(), stops.end(), token) == stops.end();
+  };
   // The sequence's generator draws once per token, as without a draft, so
-  // a seeded reply is the same whether or not this step drafted.
+  // a seeded reply draws the same whether or not this step drafted.
   verified.clear();
   if (s.greedy) {
     const auto best = logits.argmax(-1).to(torch::kCPU);  // (1 + k)
     const auto* ids = best.data_ptr<std::int64_t>();
     for (std::size_t i = 0; i <= k; ++i) {
       verified.push_back(ids[i]);
-      if (i == k || ids[i] != draft[i])
+      if (!draft_holds(i))
         break;
     }
   } else {
@@ -554,20 +562,17 @@ void engine::impl::verify(running_sequence& s, const at::Tensor& logits,
     for (std::size_t i = 0; i <= k; ++i) {
       verified.push_back(
         s.sampler.sample(host[static_cast<std::int64_t>(i)]));
-      if (i == k || verified.back() != draft[i])
+      if (!draft_holds(i))
         break;
     }
   }
-  // The cache took next_token and the whole draft; only next_token and the
-  // draft tokens that were sampled again hold (fewer when a stop token
-  // ended the sequence among them).
+  // The cache took next_token and the whole draft; next_token and the
+  // draft tokens that held stay.
   const auto confirmed = static_cast<std::int64_t>(verified.size()) - 1;
   const auto start = s.model->cache.length(s.slot)
                      - static_cast<std::int64_t>(k) - 1;
   accept(s, verified.data(), verified.size(), emitted);
-  s.model->cache.truncate(
-    s.slot, std::min(start + 1 + confirmed,
-                     static_cast<std::int64_t>(s.fed.size())));
+  s.model->cache.truncate(s.slot, start + 1 + confirmed);
   std::lock_guard<std::mutex> lock(mutex);
   drafts.proposed += static_cast<std::int64_t>(k);
   drafts.accepted += confirmed;

@@ -87,8 +87,11 @@ struct sequence_observer {
 /// as without reuse, only its prefill is shorter.
 ///
 /// Speculative decoding: a step may emit several tokens of a sequence, each
-/// sampled from the same logits, with the same draws of its generator, as
-/// decoding one token a step would give; a draft only saves steps.
+/// drawn as decoding one token a step would draw it (the same draws of its
+/// generator). The logits of a checked draft come from the multi-row
+/// kernels, as a batch's do, so they may differ in rounding: a near-tie can
+/// flip, as it can when batching changes. Otherwise a draft only saves
+/// steps.
 ///
 /// max_tokens is clamped to the context: a sequence whose cache fills up
 /// ends with finish_reason "length". A prompt must leave room for at least

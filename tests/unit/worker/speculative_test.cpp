@@ -41,6 +41,17 @@ reply run(worker::engine& eng, const generate_request& req) {
   return out;
 }
 
+/// The prompt tokens a next turn (`prompt`, `reply`, one more token) finds
+/// in the cache `eng` kept of this one: what the reply left there.
+std::int64_t kept_for_next_turn(worker::engine& eng, tokens prompt,
+                                const tokens& reply) {
+  const auto before = eng.prefix_stats().reused_tokens;
+  prompt.insert(prompt.end(), reply.begin(), reply.end());
+  prompt.push_back(11);
+  run(eng, request(2, prompt, 1));
+  return eng.prefix_stats().reused_tokens - before;
+}
+
 } // namespace
 
 TEST_CASE("drafted steps reply exactly as one token a step, greedy and "
@@ -71,31 +82,44 @@ TEST_CASE("drafted steps reply exactly as one token a step, greedy and "
   CHECK(plain.eng->status().drafts.proposed == 0);
 }
 
-TEST_CASE("a reply ends inside a draft exactly where it would without",
+TEST_CASE("a reply ends at every length and stop token where it would "
+          "without drafts, and leaves its cache exact",
           "[unit]") {
-  fixture f;
   const auto prompt = looping_prompt();
-  const auto reference = greedy_reference(f.checkpoint, prompt, 30);
-  // Every length: some end on a step's first token, some inside a draft.
+  const auto P = static_cast<std::int64_t>(prompt.size());
+  tokens reference;
+  std::int64_t accepted = 0;
+  // A fresh engine for each reply, so that the next turn can reuse only
+  // what this reply left: every token fed, not the last one sampled.
   for (int max_tokens = 1; max_tokens <= 30; ++max_tokens) {
     INFO("max_tokens " << max_tokens);
+    fixture f;
+    if (reference.empty())
+      reference = greedy_reference(f.checkpoint, prompt, 30);
     const auto r = run(*f.eng, request(1, prompt, max_tokens));
     CHECK(r.finish == "length");
     CHECK(r.text == tokens(reference.begin(), reference.begin() + max_tokens));
+    CHECK(kept_for_next_turn(*f.eng, prompt, r.text) == P + max_tokens - 1);
+    accepted += f.eng->status().drafts.accepted;
   }
-  // Every stop token, at its first place in the reply.
+  // Every stop token, at its first place in the reply: it is never fed.
   for (std::size_t k = 0; k < reference.size(); ++k) {
     if (std::find(reference.begin(), reference.begin() + k, reference[k])
         != reference.begin() + k)
       continue;
     INFO("stop at " << k);
+    fixture f;
     auto req = request(1, prompt, 30);
     req.stop_tokens = {reference[k]};
     const auto r = run(*f.eng, req);
     CHECK(r.finish == "stop");
     CHECK(r.text == tokens(reference.begin(), reference.begin() + k));
+    if (k > 0)
+      CHECK(kept_for_next_turn(*f.eng, prompt, r.text)
+            == P + static_cast<std::int64_t>(k));
+    accepted += f.eng->status().drafts.accepted;
   }
-  CHECK(f.eng->status().drafts.accepted > 0);
+  CHECK(accepted > 0);
 }
 
 TEST_CASE("drafts stop at the context's end", "[unit]") {
@@ -109,6 +133,7 @@ TEST_CASE("drafts stop at the context's end", "[unit]") {
   const auto r = run(*f.eng, request(1, prompt, 100));
   CHECK(r.finish == "length");
   CHECK(r.text == greedy_reference(f.checkpoint, prompt, 9));
+  CHECK(r.largest_step > 1);
 }
 
 TEST_CASE("no drafts when more sequences decode than draft_max_batch",
@@ -122,13 +147,17 @@ TEST_CASE("no drafts when more sequences decode than draft_max_batch",
   recording first;
   first.on_token = [&](const recording&) {
     for (std::size_t i = 0; i < seqs.size(); ++i)
-      REQUIRE(!f.eng->submit(request(i + 2, looping_prompt(), 3),
+      REQUIRE(!f.eng->submit(request(i + 2, looping_prompt(), 12),
                              seqs[i].observer()));
   };
   REQUIRE(!f.eng->submit(request(1, prompt_of(3, 1), 1), first.observer()));
   first.result();
   for (auto& s : seqs)
-    CHECK(s.result().completion_tokens == 3);
+    CHECK(s.result().completion_tokens == 12);
   CHECK(f.eng->status().peak_batch == 6);
   CHECK(f.eng->status().drafts.proposed == 0);
+  // The same request alone drafts.
+  const auto alone = run(*f.eng, request(9, looping_prompt(), 12));
+  CHECK(alone.largest_step > 1);
+  CHECK(f.eng->status().drafts.proposed > 0);
 }
