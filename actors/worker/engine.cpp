@@ -548,23 +548,20 @@ void engine::impl::verify(running_sequence& s, const at::Tensor& logits,
   };
   // The sequence's generator draws once per token, as without a draft, so
   // a seeded reply draws the same whether or not this step drafted.
+  // Greedy rows take one argmax over all positions; the others copy the
+  // logits to the host once and draw from them position by position.
+  const auto host = s.greedy ? logits.argmax(-1).to(torch::kCPU)  // (1 + k)
+                             : logits.to(torch::kCPU, torch::kFloat);
+  auto draw = [&](std::size_t i) -> std::int64_t {
+    const auto at = static_cast<std::int64_t>(i);
+    return s.greedy ? host.data_ptr<std::int64_t>()[at]
+                    : s.sampler.sample(host[at]);  // host (1 + k, V)
+  };
   verified.clear();
-  if (s.greedy) {
-    const auto best = logits.argmax(-1).to(torch::kCPU);  // (1 + k)
-    const auto* ids = best.data_ptr<std::int64_t>();
-    for (std::size_t i = 0; i <= k; ++i) {
-      verified.push_back(ids[i]);
-      if (!draft_holds(i))
-        break;
-    }
-  } else {
-    const auto host = logits.to(torch::kCPU, torch::kFloat);  // (1 + k, V)
-    for (std::size_t i = 0; i <= k; ++i) {
-      verified.push_back(
-        s.sampler.sample(host[static_cast<std::int64_t>(i)]));
-      if (!draft_holds(i))
-        break;
-    }
+  for (std::size_t i = 0; i <= k; ++i) {
+    verified.push_back(draw(i));
+    if (!draft_holds(i))
+      break;
   }
   // The cache took next_token and the whole draft; next_token and the
   // draft tokens that held stay.
